@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Top-level Makefile: builds the kernel module (through Kbuild), the userspace
+# parts (test programs, host unit tests), and drives the QEMU test bed.
+#
+#   make                      module against the running kernel (or KDIR=...)
+#   make KVER=6.1|6.12|rt     module against one of the test kernels, built in
+#                             build/kmod/$(KVER)/module/umsampler.ko
+#   make check [KVER=...]     host tests + the in-guest suite on each kernel
+#   make demo  [KVER=...]     a short demonstration in the guest
+#   make C=1 / W=1            sparse / extra warnings, as in the kernel tree
+#   make fetch                download the test kernels (cached)
+#   make clean
+
+KVERS		:= 6.1 6.12 rt
+KVER		?=
+BUILD		:= $(CURDIR)/build
+HOST_CC		?= gcc
+USER_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror
+# UMS_WERROR=y turns module warnings into errors (make check sets it).
+UMS_WERROR	?=
+
+ifneq ($(KVER),)
+ifeq ($(filter $(KVER),$(KVERS)),)
+$(error KVER must be one of: $(KVERS))
+endif
+KDIR		?= $(shell scripts/kernels.sh kdir $(KVER))
+KMOD_DIR	:= $(BUILD)/kmod/$(KVER)
+else
+KDIR		?= /lib/modules/$(shell uname -r)/build
+KMOD_DIR	:= $(CURDIR)
+endif
+
+MODULE_SRCS	:= $(wildcard module/*.c module/*.h) module/Kbuild Kbuild
+PROGS_SRCS	:= $(wildcard tests/progs/*.c)
+PROGS		:= $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROGS_SRCS))
+
+.PHONY: all module progs host-tests check demo fetch clean help
+
+all: module progs host-tests
+
+help:
+	@sed -n '3,15p' Makefile
+
+# Builds for a test kernel happen in a mirror of the sources (symlinks), so that
+# several kernels' objects never mix with each other or with an in-tree build.
+module: $(MODULE_SRCS)
+	@test -d "$(KDIR)" || { echo "no kernel build dir '$(KDIR)': install the headers," \
+		"or use KDIR=... or KVER=6.1|6.12|rt (see README)" >&2; exit 1; }
+ifneq ($(KVER),)
+	@mkdir -p $(KMOD_DIR)/module
+	@find $(KMOD_DIR) -xtype l -delete
+	@ln -sfn $(CURDIR)/Kbuild $(KMOD_DIR)/Kbuild
+	@for f in module/Kbuild module/*.c module/*.h; do ln -sfn $(CURDIR)/$$f $(KMOD_DIR)/$$f; done
+endif
+	$(MAKE) -C $(KDIR) M=$(KMOD_DIR) UMS_WERROR=$(UMS_WERROR) modules
+
+fetch:
+	scripts/kernels.sh fetch $(if $(KVER),$(KVER),$(KVERS))
+
+progs: $(PROGS)
+
+$(BUILD)/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(USER_CFLAGS) -o $@ $< -lpthread
+
+-include tests/host/Makefile.inc
+
+host-tests: $(HOST_TESTS)
+
+check:
+	scripts/check.sh $(if $(KVER),$(KVER),$(KVERS))
+
+demo:
+	scripts/demo.sh $(if $(KVER),$(KVER),6.12)
+
+clean:
+	rm -rf $(BUILD)/kmod $(BUILD)/progs $(BUILD)/host
+	-test ! -d "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean

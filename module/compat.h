@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * compat.h - every kernel-version difference umsampler cares about, in one place.
+ *
+ * Supported: 6.1 (incl. PREEMPT_RT) and 6.12. Anything version-dependent in the
+ * module goes through a ums_* wrapper defined here; no other file tests
+ * LINUX_VERSION_CODE.
+ */
+#ifndef _UMS_COMPAT_H
+#define _UMS_COMPAT_H
+
+#include <linux/version.h>
+
+/*
+ * __assign_str() lost its second argument in 6.10: the source is the one given
+ * to __string() in TP_STRUCT__entry.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define ums_assign_str(dst, src)	__assign_str(dst)
+#else
+#define ums_assign_str(dst, src)	__assign_str(dst, src)
+#endif
+
+#endif /* _UMS_COMPAT_H */

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * copy.c - attach-and-copy: reading a region's bytes out of its target's
+ * address space, and deciding whether a range is mapped readable.
+ *
+ * umsd_copy() runs in the sampler thread between kthread_use_mm(mm) and
+ * kthread_unuse_mm(), so plain user-access primitives read the target's
+ * memory. Two policies:
+ *  - resident-only (default): page faults are disabled
+ *    (copy_from_user_nofault()), so only pages present in the target's page
+ *    tables are read; nothing is faulted in, swapped in, or allocated, and a
+ *    userfaultfd or FUSE-backed page cannot block the sampler. Missing pages
+ *    read as zeroes and mark the sample partial.
+ *  - fault (`fault` in the add command): copy_from_user() may fault pages in
+ *    exactly as the target's own access would (and may sleep).
+ * The copy is done page by page so a missing page costs only its own bytes.
+ */
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+
+#include "umsampler.h"
+
+/* Mappings we refuse to read: device memory, raw PFN maps (reads may have side effects). */
+#define UMS_VM_DENY	(VM_IO | VM_PFNMAP)
+
+/**
+ * ums_range_readable() - is [addr, addr + len) entirely mapped readable?
+ * @mm:		address space; the caller holds its mmap lock (read)
+ * @addr:	start
+ * @len:	length, > 0
+ *
+ * Return: true if every byte lies in a VMA with VM_READ and without
+ * VM_IO/VM_PFNMAP.
+ */
+bool ums_range_readable(struct mm_struct *mm, u64 addr, u64 len)
+{
+	u64 end = addr + len;
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	while (addr < end) {
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start > addr)
+			return false;
+		if (!(vma->vm_flags & VM_READ) || (vma->vm_flags & UMS_VM_DENY))
+			return false;
+		addr = vma->vm_end;
+	}
+	return true;
+}
+
+/**
+ * umsd_copy() - copy a region's bytes from the attached address space
+ * @r:		region (sampler-owned fields only are touched)
+ * @dst:	r->len bytes
+ * @mm:		the address space the sampler is attached to (kthread_use_mm)
+ *
+ * Return: UMS_F_PARTIAL if some bytes could not be read (they are zeroed),
+ * else 0. Updates r->unmapped_streak when bytes are missing because the range
+ * is no longer mapped (as opposed to not resident).
+ */
+u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm)
+{
+	const u8 __user *src = (const u8 __user *)(uintptr_t)r->addr;
+	size_t left = r->len, chunk, off = 0;
+	bool missing = false;
+	long ret;
+
+	while (left) {
+		chunk = min_t(size_t, left, PAGE_SIZE - offset_in_page(src + off));
+		if (r->fault)
+			ret = copy_from_user(dst + off, src + off, chunk) ? -EFAULT : 0;
+		else
+			ret = copy_from_user_nofault(dst + off, src + off, chunk);
+		if (ret) {
+			memset(dst + off, 0, chunk);
+			missing = true;
+		}
+		off += chunk;
+		left -= chunk;
+	}
+	if (!missing) {
+		r->unmapped_streak = 0;
+		return 0;
+	}
+
+	/*
+	 * Not resident, or unmapped? Only ask when bytes are missing, and never
+	 * wait for the mmap lock: if it is contended, count nothing.
+	 */
+	if (mmap_read_trylock(mm)) {
+		if (ums_range_readable(mm, r->addr, r->len))
+			r->unmapped_streak = 0;
+		else
+			r->unmapped_streak++;
+		mmap_read_unlock(mm);
+	}
+	return UMS_F_PARTIAL;
+}

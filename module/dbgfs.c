@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dbgfs.c - the debugfs interface, /sys/kernel/debug/umsampler/:
+ *
+ *   control   (w) commands, see parse.h; (r) reason of the last failed write
+ *   regions   (r) one line per region
+ *   snapshot  (r) latest sample of every region, decoded and hexdumped
+ *   stats     (r) sampler statistics, `key value` lines
+ *   enabled   (rw) 1/0: resume/pause all sampling
+ *   values/<NAME>  (r) decoded latest value, one line
+ *   raw/<NAME>     (r) latest raw bytes
+ *
+ * All files are root-only (0600/0400); writes also need CAP_SYS_PTRACE.
+ * `regions` and `snapshot` walk the registry under ums_ctl_lock, never
+ * ums_lock, so readers never delay the sampler; sample bytes are copied with
+ * ums_region_read() (latched, never torn). values/ and raw/ files point at
+ * their region: debugfs_remove() waits for running readers before the region
+ * is freed (registry.c), and the debugfs proxy fails later calls on open files.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/pid_namespace.h>
+#include <linux/ratelimit.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "render.h"
+#include "umsampler.h"
+
+/* Largest accepted control write. */
+#define DBGFS_CTL_MAX	(256 << 10)
+
+static struct dentry *dbgfs_root;
+static struct dentry *dbgfs_values;
+static struct dentry *dbgfs_raw;
+
+/* Protects dbgfs_last_err: the reason of the most recent failed control write. */
+static DEFINE_MUTEX(dbgfs_err_lock);
+static char dbgfs_last_err[192];
+
+static const char *dbgfs_errname(int err)
+{
+	switch (err) {
+	case -EINVAL: return "EINVAL";
+	case -ESRCH: return "ESRCH";
+	case -EFAULT: return "EFAULT";
+	case -E2BIG: return "E2BIG";
+	case -ENOSPC: return "ENOSPC";
+	case -EEXIST: return "EEXIST";
+	case -ENOENT: return "ENOENT";
+	case -EPERM: return "EPERM";
+	case -ENOMEM: return "ENOMEM";
+	default: return "error";
+	}
+}
+
+static void dbgfs_fail(int err, const char *msg)
+{
+	mutex_lock(&dbgfs_err_lock);
+	snprintf(dbgfs_last_err, sizeof(dbgfs_last_err), "%s: %s (%d)", dbgfs_errname(err), msg,
+		 err);
+	mutex_unlock(&dbgfs_err_lock);
+	pr_info_ratelimited("control: %s: %s\n", dbgfs_errname(err), msg);
+}
+
+static ssize_t dbgfs_control_write(struct file *file, const char __user *ubuf, size_t count,
+				   loff_t *ppos)
+{
+	char err[160];
+	char *buf;
+	int ret;
+
+	if (!capable(CAP_SYS_PTRACE)) {
+		dbgfs_fail(-EPERM, "writer lacks CAP_SYS_PTRACE");
+		return -EPERM;
+	}
+	/* Each write(2) is a complete batch; offsets other than 0 are refused. */
+	if (*ppos) {
+		snprintf(err, sizeof(err), "write at offset %lld: each write must be whole lines",
+			 *ppos);
+		dbgfs_fail(-EINVAL, err);
+		return -EINVAL;
+	}
+	if (count > DBGFS_CTL_MAX) {
+		snprintf(err, sizeof(err), "write of %zu bytes exceeds %u", count, DBGFS_CTL_MAX);
+		dbgfs_fail(-E2BIG, err);
+		return -E2BIG;
+	}
+	if (!count)
+		return 0;
+	buf = vmemdup_user(ubuf, count);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	ret = ums_control(buf, count, err, sizeof(err));
+	kvfree(buf);
+	if (ret < 0) {
+		dbgfs_fail(ret, err);
+		return ret;
+	}
+	/* *ppos stays 0 so that the next write on this fd is a new batch. */
+	return count;
+}
+
+static ssize_t dbgfs_control_read(struct file *file, char __user *ubuf, size_t count,
+				  loff_t *ppos)
+{
+	char msg[sizeof(dbgfs_last_err) + 1];
+	size_t n;
+
+	mutex_lock(&dbgfs_err_lock);
+	n = strscpy(msg, dbgfs_last_err, sizeof(msg) - 1);
+	mutex_unlock(&dbgfs_err_lock);
+	if (n > 0)
+		msg[n++] = '\n';
+	else
+		n = 0;
+	return simple_read_from_buffer(ubuf, count, ppos, msg, n);
+}
+
+static const struct file_operations dbgfs_control_fops = {
+	.owner = THIS_MODULE,
+	.write = dbgfs_control_write,
+	.read = dbgfs_control_read,
+	.llseek = default_llseek,
+};
+
+/* regions, snapshot: seq_files over ums_regions under ums_ctl_lock. */
+static void *dbgfs_list_start(struct seq_file *m, loff_t *pos)
+{
+	mutex_lock(&ums_ctl_lock);
+	return seq_list_start_head(&ums_regions, *pos);
+}
+
+static void *dbgfs_list_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	return seq_list_next(v, &ums_regions, pos);
+}
+
+static void dbgfs_list_stop(struct seq_file *m, void *v)
+{
+	mutex_unlock(&ums_ctl_lock);
+}
+
+static pid_t dbgfs_pid(const struct ums_region *r)
+{
+	/* In the reader's pid namespace, as control writes are; 0 if not visible. */
+	return pid_nr_ns(r->target->pid, task_active_pid_ns(current));
+}
+
+static int dbgfs_regions_show(struct seq_file *m, void *v)
+{
+	struct ums_region *r;
+
+	if (v == &ums_regions) {
+		seq_puts(m, "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED\n");
+		return 0;
+	}
+	r = list_entry(v, struct ums_region, node);
+	seq_printf(m, "%u %d 0x%llx %llu %u %s %s %s %llu %llu %llu\n", r->id, dbgfs_pid(r),
+		   r->addr, r->len, r->period_us, ums_vtype_name(r->vtype),
+		   r->mode == UMS_MODE_CHANGE ? "change" : "always", r->name,
+		   READ_ONCE(r->nr_samples), READ_ONCE(r->nr_partial), READ_ONCE(r->nr_emitted));
+	return 0;
+}
+
+static const struct seq_operations dbgfs_regions_sops = {
+	.start = dbgfs_list_start,
+	.next = dbgfs_list_next,
+	.stop = dbgfs_list_stop,
+	.show = dbgfs_regions_show,
+};
+DEFINE_SEQ_ATTRIBUTE(dbgfs_regions);
+
+/* Size of the text buffer ums_render_value() needs for @len bytes of @vtype. */
+static size_t dbgfs_value_size(const struct ums_region *r)
+{
+	if (r->vtype == UMS_VT_HEX)
+		return r->len * 2 + 1;
+	if (r->vtype == UMS_VT_STR)
+		return r->len * 4 + 1;
+	return 64;
+}
+
+static void dbgfs_flags(struct seq_file *m, u32 flags)
+{
+	const char *sep = "";
+
+	if (!flags) {
+		seq_puts(m, "none");
+		return;
+	}
+	if (flags & UMS_F_PARTIAL) {
+		seq_puts(m, "partial");
+		sep = "|";
+	}
+	if (flags & UMS_F_CHANGED) {
+		seq_printf(m, "%schanged", sep);
+		sep = "|";
+	}
+	if (flags & UMS_F_TRUNCATED)
+		seq_printf(m, "%struncated", sep);
+}
+
+static int dbgfs_snapshot_show(struct seq_file *m, void *v)
+{
+	struct ums_region *r;
+	struct ums_slot s;
+	size_t vsize, hsize;
+	char *text;
+	u8 *data;
+
+	if (v == &ums_regions)
+		return 0;
+	r = list_entry(v, struct ums_region, node);
+	vsize = dbgfs_value_size(r);
+	hsize = (r->len / 16 + 1) * 80 + 1;
+	data = kvmalloc(r->len, GFP_KERNEL);
+	text = kvmalloc(max(vsize, hsize), GFP_KERNEL);
+	if (!data || !text) {
+		kvfree(data);
+		kvfree(text);
+		return -ENOMEM;
+	}
+	ums_region_read(r, &s, data);
+	seq_printf(m, "id=%u name=%s pid=%d seq=%llu time_ns=%llu late_ns=%llu type=%s flags=",
+		   r->id, r->name, dbgfs_pid(r), s.seq, s.time_ns, s.late_ns,
+		   ums_vtype_name(r->vtype));
+	dbgfs_flags(m, s.flags);
+	/* hex regions: the hexdump is the value. */
+	if (s.seq && r->vtype != UMS_VT_HEX) {
+		ums_render_value(text, vsize, r->vtype, data, r->len, s.flags & UMS_F_PARTIAL);
+		seq_printf(m, " value=%s", text);
+	}
+	seq_putc(m, '\n');
+	if (s.seq) {
+		ums_render_hexdump(text, hsize, data, r->len);
+		seq_puts(m, text);
+	}
+	kvfree(data);
+	kvfree(text);
+	return 0;
+}
+
+static const struct seq_operations dbgfs_snapshot_sops = {
+	.start = dbgfs_list_start,
+	.next = dbgfs_list_next,
+	.stop = dbgfs_list_stop,
+	.show = dbgfs_snapshot_show,
+};
+DEFINE_SEQ_ATTRIBUTE(dbgfs_snapshot);
+
+static int dbgfs_stats_show(struct seq_file *m, void *v)
+{
+	unsigned int regions, targets;
+
+	mutex_lock(&ums_ctl_lock);
+	regions = ums_nr_regions;
+	targets = ums_nr_targets;
+	mutex_unlock(&ums_ctl_lock);
+	seq_printf(m, "ticks %llu\n", READ_ONCE(ums_stats.ticks));
+	seq_printf(m, "samples %llu\n", READ_ONCE(ums_stats.samples));
+	seq_printf(m, "bytes %llu\n", READ_ONCE(ums_stats.bytes));
+	seq_printf(m, "partial %llu\n", READ_ONCE(ums_stats.partial));
+	seq_printf(m, "emitted %llu\n", READ_ONCE(ums_stats.emitted));
+	seq_printf(m, "missed %llu\n", READ_ONCE(ums_stats.missed));
+	seq_printf(m, "late_max_ns %llu\n", READ_ONCE(ums_stats.late_max_ns));
+	seq_printf(m, "late_p99_ns %llu\n", umsd_late_p99());
+	seq_printf(m, "regions %u\n", regions);
+	seq_printf(m, "targets %u\n", targets);
+	seq_printf(m, "targets_gone %llu\n", READ_ONCE(ums_stats.targets_gone));
+	seq_printf(m, "cpu_ns %llu\n", READ_ONCE(ums_stats.cpu_ns));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dbgfs_stats);
+
+static ssize_t dbgfs_enabled_read(struct file *file, char __user *ubuf, size_t count,
+				  loff_t *ppos)
+{
+	char buf[2] = { READ_ONCE(ums_enabled) ? '1' : '0', '\n' };
+
+	return simple_read_from_buffer(ubuf, count, ppos, buf, sizeof(buf));
+}
+
+static ssize_t dbgfs_enabled_write(struct file *file, const char __user *ubuf, size_t count,
+				   loff_t *ppos)
+{
+	bool on;
+	int ret;
+
+	if (!capable(CAP_SYS_PTRACE))
+		return -EPERM;
+	ret = kstrtobool_from_user(ubuf, count, &on);
+	if (ret)
+		return ret;
+	WRITE_ONCE(ums_enabled, on);
+	umsd_kick();
+	return count;
+}
+
+static const struct file_operations dbgfs_enabled_fops = {
+	.owner = THIS_MODULE,
+	.read = dbgfs_enabled_read,
+	.write = dbgfs_enabled_write,
+	.llseek = default_llseek,
+};
+
+/* values/<NAME>: the decoded latest value, one line. */
+static int dbgfs_value_show(struct seq_file *m, void *v)
+{
+	struct ums_region *r = m->private;
+	size_t vsize = dbgfs_value_size(r);
+	struct ums_slot s;
+	char *text;
+	u8 *data;
+
+	data = kvmalloc(r->len, GFP_KERNEL);
+	text = kvmalloc(vsize, GFP_KERNEL);
+	if (!data || !text) {
+		kvfree(data);
+		kvfree(text);
+		return -ENOMEM;
+	}
+	ums_region_read(r, &s, data);
+	if (s.seq) {
+		ums_render_value(text, vsize, r->vtype, data, r->len, s.flags & UMS_F_PARTIAL);
+		seq_printf(m, "%s\n", text);
+	}
+	kvfree(data);
+	kvfree(text);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dbgfs_value);
+
+/* raw/<NAME>: the latest raw bytes (empty before the first sample). */
+static int dbgfs_raw_show(struct seq_file *m, void *v)
+{
+	struct ums_region *r = m->private;
+	struct ums_slot s;
+	u8 *data;
+
+	data = kvmalloc(r->len, GFP_KERNEL);
+	if (!data)
+		return -ENOMEM;
+	ums_region_read(r, &s, data);
+	if (s.seq)
+		seq_write(m, data, r->len);
+	kvfree(data);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dbgfs_raw);
+
+/**
+ * dbgfs_region_add() - create values/<NAME> and raw/<NAME> for a new region
+ * @r:	the region, linked; called with ums_ctl_lock held
+ *
+ * Like all debugfs creation, failure is not fatal: the region still samples.
+ */
+void dbgfs_region_add(struct ums_region *r)
+{
+	if (!dbgfs_root)
+		return;
+	r->d_value = debugfs_create_file(r->name, 0400, dbgfs_values, r, &dbgfs_value_fops);
+	r->d_raw = debugfs_create_file(r->name, 0400, dbgfs_raw, r, &dbgfs_raw_fops);
+}
+
+/**
+ * dbgfs_region_del() - remove a region's files, waiting for running readers
+ * @r:	the region, unlinked; called with ums_ctl_lock held before it is freed
+ */
+void dbgfs_region_del(struct ums_region *r)
+{
+	/* After dbgfs_exit() the whole tree, these included, is already gone. */
+	if (!dbgfs_root)
+		return;
+	debugfs_remove(r->d_value);
+	debugfs_remove(r->d_raw);
+	r->d_value = NULL;
+	r->d_raw = NULL;
+}
+
+/**
+ * dbgfs_init() - create /sys/kernel/debug/umsampler and its files
+ *
+ * Return: 0, or -ENODEV if debugfs is unavailable.
+ */
+int dbgfs_init(void)
+{
+	struct dentry *root = debugfs_create_dir("umsampler", NULL);
+
+	if (IS_ERR(root))
+		return -ENODEV;
+	debugfs_create_file("control", 0600, root, NULL, &dbgfs_control_fops);
+	debugfs_create_file("regions", 0400, root, NULL, &dbgfs_regions_fops);
+	debugfs_create_file("snapshot", 0400, root, NULL, &dbgfs_snapshot_fops);
+	debugfs_create_file("stats", 0400, root, NULL, &dbgfs_stats_fops);
+	debugfs_create_file("enabled", 0600, root, NULL, &dbgfs_enabled_fops);
+	dbgfs_values = debugfs_create_dir("values", root);
+	dbgfs_raw = debugfs_create_dir("raw", root);
+	mutex_lock(&ums_ctl_lock);
+	dbgfs_root = root;
+	mutex_unlock(&ums_ctl_lock);
+	return 0;
+}
+
+/**
+ * dbgfs_exit() - remove the debugfs tree; waits for running readers/writers
+ */
+void dbgfs_exit(void)
+{
+	struct dentry *root;
+
+	mutex_lock(&ums_ctl_lock);
+	root = dbgfs_root;
+	dbgfs_root = NULL;
+	mutex_unlock(&ums_ctl_lock);
+	debugfs_remove(root);
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - module init/exit and module parameters.
+ *
+ * Load order: debugfs files, then the sampler thread. Unload: sampler thread,
+ * debugfs files, then every region and target is destroyed (dropping all pid
+ * and mm references, see umsampler.h).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include "umsampler.h"
+
+unsigned int ums_param_period_us = 10000;
+unsigned int ums_param_max_len = 65536;
+unsigned int ums_param_max_regions = 4096;
+unsigned int ums_param_unmapped_limit = 16;
+
+static int param_set_period(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 100, 3600U * 1000 * 1000);
+}
+
+static int param_set_max_len(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 16U << 20);
+}
+
+static int param_set_max_regions(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 1U << 20);
+}
+
+static int param_set_unmapped(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 1U << 30);
+}
+
+static const struct kernel_param_ops period_ops = {
+	.set = param_set_period,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops max_len_ops = {
+	.set = param_set_max_len,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops max_regions_ops = {
+	.set = param_set_max_regions,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops unmapped_ops = {
+	.set = param_set_unmapped,
+	.get = param_get_uint,
+};
+
+module_param_cb(period_us, &period_ops, &ums_param_period_us, 0644);
+MODULE_PARM_DESC(period_us, "Default sampling period in microseconds (100..3600000000, default 10000)");
+module_param_cb(max_len, &max_len_ops, &ums_param_max_len, 0644);
+MODULE_PARM_DESC(max_len, "Largest region length in bytes (default 65536)");
+module_param_cb(max_regions, &max_regions_ops, &ums_param_max_regions, 0644);
+MODULE_PARM_DESC(max_regions, "Most regions registered at once (default 4096)");
+module_param_cb(unmapped_limit, &unmapped_ops, &ums_param_unmapped_limit, 0644);
+MODULE_PARM_DESC(unmapped_limit,
+		 "Consecutive samples over unmapped memory before a region is removed (default 16)");
+
+static int __init ums_init(void)
+{
+	int err;
+
+	err = dbgfs_init();
+	if (err)
+		return err;
+	err = umsd_start();
+	if (err)
+		goto out_dbgfs;
+	return 0;
+
+out_dbgfs:
+	dbgfs_exit();
+	ums_destroy_all();
+	return err;
+}
+
+static void __exit ums_exit(void)
+{
+	/*
+	 * Stop the sampler (and its reaper) first, then remove the debugfs
+	 * tree, which waits for running readers and writers; then nothing can
+	 * reach the registry and it is torn down.
+	 */
+	umsd_stop();
+	dbgfs_exit();
+	umsd_release();
+	ums_destroy_all();
+}
+
+module_init(ums_init);
+module_exit(ums_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Sample user memory of running processes into tracepoints and debugfs");
+MODULE_AUTHOR("umsampler developers");

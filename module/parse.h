@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * parse.h - umsampler control-line parser interface.
+ *
+ * Owns: the control-file grammar (one command per line: add / PID ADDR LEN shorthand / del /
+ * clear / sync), the parsed command representation (struct ums_cmd), parse error reporting
+ * (struct ums_perr) and the value-type / op name tables.  Pure code: compiled into the module
+ * and on the host (see pure.h).
+ */
+#ifndef UMS_PARSE_H
+#define UMS_PARSE_H
+
+#include "pure.h"
+
+enum ums_vtype { UMS_VT_HEX = 0, UMS_VT_U8, UMS_VT_U16, UMS_VT_U32, UMS_VT_U64, UMS_VT_S8,
+	UMS_VT_S16, UMS_VT_S32, UMS_VT_S64, UMS_VT_F32, UMS_VT_F64, UMS_VT_STR, UMS_VT_NR };
+enum ums_op { UMS_OP_ADD = 0, UMS_OP_DEL_ID, UMS_OP_DEL_PID, UMS_OP_DEL_NAME, UMS_OP_CLEAR,
+	UMS_OP_SYNC, UMS_OP_NR };
+enum ums_mode { UMS_MODE_ALWAYS = 0, UMS_MODE_CHANGE };
+
+#define UMS_NAME_LEN	32		/* buffer size: up to 31 chars + NUL */
+#define UMS_LINE_MAX	512		/* longest accepted line in bytes (without its '\n') */
+
+struct ums_limits {			/* supplied by the caller (module params / host test) */
+	u64 max_len;			/* len > max_len -> -E2BIG */
+	u64 addr_limit;			/* addr + len > addr_limit -> -EFAULT (TASK_SIZE in kernel) */
+	u32 default_period_us;		/* when period_us= is omitted */
+	u32 min_period_us;		/* 100 */
+	u32 max_period_us;		/* e.g. 3600000000 (1 h) ; larger -> -EINVAL */
+	u32 max_pid;			/* PID_MAX_LIMIT; pid <= 0 or > max_pid -> -EINVAL */
+};
+
+struct ums_cmd {
+	enum ums_op op;
+	unsigned int line;		/* 1-based line number within the write */
+	s32 pid;			/* ADD, DEL_PID */
+	u32 id;				/* DEL_ID */
+	u64 addr, len;			/* ADD */
+	u32 period_us;			/* ADD (default filled in) */
+	u8 vtype;			/* enum ums_vtype */
+	u8 mode;			/* enum ums_mode */
+	bool fault;			/* ADD: `fault` flag given */
+	char name[UMS_NAME_LEN];	/* ADD (empty = auto name r<ID>), DEL_NAME */
+};
+
+struct ums_perr {
+	int err;			/* negative errno */
+	unsigned int line;		/* 1-based line */
+	char msg[128];			/* e.g. "line 2: len 0 out of range" */
+};
+
+/*
+ * Parse one line (without its '\n').  Returns 0 and fills *cmd, 1 if the line is blank or a
+ * '#' comment (nothing to do), or a negative errno with *perr filled.
+ */
+int ums_parse_line(const char *s, size_t n, unsigned int lineno, const struct ums_limits *lim,
+		   struct ums_cmd *cmd, struct ums_perr *perr);
+
+/*
+ * Parse a whole write: splits on '\n' (a final line without '\n' is fine), skips blank/comment
+ * lines, stores up to max commands in cmds[].  Returns the number of commands (>= 0), or a
+ * negative errno with *perr describing the FIRST bad line (nothing is half-parsed: the caller
+ * applies nothing).  More commands than max -> -E2BIG.  Any NUL byte in the buffer -> -EINVAL.
+ */
+int ums_parse(const char *buf, size_t n, const struct ums_limits *lim, struct ums_cmd *cmds,
+	      unsigned int max, struct ums_perr *perr);
+
+/* Count the '\n'-separated lines (upper bound of commands) so the caller can size cmds[]. */
+unsigned int ums_parse_count_lines(const char *buf, size_t n);
+
+const char *ums_vtype_name(unsigned int vtype);	/* "hex", "u8", ..., "str"; "?" if out of range */
+unsigned int ums_vtype_size(unsigned int vtype);	/* 1,2,4,8 for scalars; 0 for hex/str */
+const char *ums_op_name(unsigned int op);
+bool ums_name_valid(const char *name);	/* 1..31 chars of [A-Za-z0-9_.:-], not reserved */
+
+#endif /* UMS_PARSE_H */

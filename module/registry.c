@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * registry.c - region and target lifecycle: control writes (validate, then
+ * commit all-or-nothing), the reaper for regions the sampler found gone, and
+ * teardown. The locking and reference rules are at the top of umsampler.h.
+ *
+ * A control write runs in three phases, all under ums_ctl_lock:
+ *  1. parse: the whole buffer is parsed by the pure parser (parse.c); any bad
+ *     line fails the write before anything is looked up;
+ *  2. prepare: each command, in order, is checked against the registry as the
+ *     earlier commands of the same write would leave it. Adds resolve their
+ *     pid in the writer's pid namespace, check the target and its mapping and
+ *     allocate everything they will need; deletes mark regions `doomed`. Any
+ *     failure undoes the marks and frees what was prepared;
+ *  3. commit: under ums_lock, doomed regions are unlinked and prepared ones
+ *     linked; nothing here can fail. Events and debugfs files follow, outside
+ *     ums_lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/ratelimit.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+
+#include "umsampler.h"
+#include "umsampler_trace.h"
+
+DEFINE_MUTEX(ums_ctl_lock);
+DEFINE_MUTEX(ums_lock);
+LIST_HEAD(ums_regions);
+LIST_HEAD(ums_targets);
+/* Counts of linked regions/targets; written with both locks held. */
+unsigned int ums_nr_regions;
+unsigned int ums_nr_targets;
+
+/* id -> region, for regions linked or being prepared. ums_ctl_lock. */
+static DEFINE_XARRAY(ums_ids);
+/* Next region id; ids are never reused while the module is loaded. ums_ctl_lock. */
+static u32 ums_next_id = 1;
+
+/**
+ * struct ums_batch - what one control write has prepared but not committed
+ * @added:	new regions (ums_region.node), in command order
+ * @targets:	targets created for @added (ums_target.list)
+ * @nr_added:	entries on @added
+ * @nr_doomed:	linked regions marked for deletion
+ * @sync:	a `sync` command was seen
+ */
+struct ums_batch {
+	struct list_head added;
+	struct list_head targets;
+	unsigned int nr_added;
+	unsigned int nr_doomed;
+	bool sync;
+};
+
+static struct ums_target *ums_target_new(struct pid *pid, struct mm_struct *mm)
+{
+	struct ums_target *t = kzalloc(sizeof(*t), GFP_KERNEL);
+
+	if (!t)
+		return NULL;
+	INIT_LIST_HEAD(&t->list);
+	INIT_LIST_HEAD(&t->regions);
+	/* References dropped by ums_target_destroy(). */
+	t->pid = get_pid(pid);
+	mmgrab(mm);
+	t->mm = mm;
+	t->pid_nr = pid_nr(pid);
+	return t;
+}
+
+static void ums_target_destroy(struct ums_target *t)
+{
+	WARN_ON_ONCE(!list_empty(&t->regions));
+	mmdrop(t->mm);
+	put_pid(t->pid);
+	kfree(t);
+}
+
+static struct ums_region *ums_region_new(const struct ums_cmd *c, u32 id)
+{
+	struct ums_region *r = kzalloc(sizeof(*r), GFP_KERNEL);
+	int i;
+
+	if (!r)
+		return NULL;
+	for (i = 0; i < 2; i++) {
+		r->slot[i].data = kvzalloc(c->len, GFP_KERNEL);
+		if (!r->slot[i].data)
+			goto fail;
+	}
+	INIT_LIST_HEAD(&r->node);
+	INIT_LIST_HEAD(&r->tnode);
+	seqcount_latch_init(&r->latch);
+	r->id = id;
+	if (c->name[0])
+		strscpy(r->name, c->name, sizeof(r->name));
+	else
+		snprintf(r->name, sizeof(r->name), "r%u", id);
+	r->addr = c->addr;
+	r->len = c->len;
+	r->period_us = c->period_us;
+	r->period_ns = (u64)c->period_us * NSEC_PER_USEC;
+	r->vtype = c->vtype;
+	r->mode = c->mode;
+	r->fault = c->fault;
+	return r;
+fail:
+	kvfree(r->slot[0].data);
+	kfree(r);
+	return NULL;
+}
+
+static void ums_region_destroy(struct ums_region *r)
+{
+	kvfree(r->slot[0].data);
+	kvfree(r->slot[1].data);
+	kfree(r);
+}
+
+/* Drop a region that was never linked (prepared by a failed or undone command). */
+static void ums_region_discard(struct ums_region *r)
+{
+	xa_erase(&ums_ids, r->id);
+	list_del(&r->node);
+	ums_region_destroy(r);
+}
+
+/**
+ * ums_region_read() - copy the latest published sample of a region
+ * @r:		region; the caller keeps it alive (ums_ctl_lock or a debugfs file)
+ * @out:	receives seq/time/late/flags (out->data is left untouched)
+ * @data:	receives r->len bytes, or NULL for the metadata only
+ *
+ * Never blocks the sampler: retries if a new sample was published meanwhile.
+ * out->seq is 0 if nothing was sampled yet.
+ */
+void ums_region_read(struct ums_region *r, struct ums_slot *out, u8 *data)
+{
+	const struct ums_slot *s;
+	unsigned int seq;
+
+	do {
+		seq = raw_read_seqcount_latch(&r->latch);
+		s = &r->slot[seq & 1];
+		out->seq = READ_ONCE(s->seq);
+		out->time_ns = READ_ONCE(s->time_ns);
+		out->late_ns = READ_ONCE(s->late_ns);
+		out->flags = READ_ONCE(s->flags);
+		if (data)
+			memcpy(data, s->data, r->len);
+	} while (raw_read_seqcount_latch_retry(&r->latch, seq));
+}
+
+/**
+ * ums_region_emit() - emit a umsampler:region lifecycle event
+ * @r:		the region
+ * @op:		add, del, gone or sync
+ * @why:	reason for gone, UMS_WHY_NONE otherwise
+ */
+void ums_region_emit(struct ums_region *r, enum ums_region_op op, enum ums_gone_why why)
+{
+	trace_region(r, op, why);
+}
+
+static struct ums_region *ums_find_name(struct ums_batch *b, const char *name)
+{
+	struct ums_region *r;
+
+	list_for_each_entry(r, &ums_regions, node)
+		if (!r->doomed && !strcmp(r->name, name))
+			return r;
+	list_for_each_entry(r, &b->added, node)
+		if (!strcmp(r->name, name))
+			return r;
+	return NULL;
+}
+
+static struct ums_target *ums_find_target(struct ums_batch *b, struct pid *pid,
+					  struct mm_struct *mm)
+{
+	struct ums_target *t;
+
+	list_for_each_entry(t, &ums_targets, list)
+		if (t->pid == pid && t->mm == mm && !READ_ONCE(t->gone))
+			return t;
+	list_for_each_entry(t, &b->targets, list)
+		if (t->pid == pid && t->mm == mm)
+			return t;
+	return NULL;
+}
+
+/* Validate what an add needs from the target process; takes an mm_users ref on success. */
+static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, struct mm_struct **mmp,
+			     char *err, size_t errsz)
+{
+	struct task_struct *task;
+	struct mm_struct *mm;
+	int ret = 0;
+
+	task = get_pid_task(pid, PIDTYPE_PID);
+	if (!task) {
+		snprintf(err, errsz, "line %u: no process %d", c->line, c->pid);
+		return -ESRCH;
+	}
+	if (task->flags & PF_KTHREAD) {
+		snprintf(err, errsz, "line %u: pid %d is a kernel thread", c->line, c->pid);
+		ret = -EINVAL;
+		goto out;
+	}
+	mm = (task->flags & PF_EXITING) ? NULL : get_task_mm(task);
+	if (!mm) {
+		snprintf(err, errsz, "line %u: pid %d is exiting", c->line, c->pid);
+		ret = -EINVAL;
+		goto out;
+	}
+	*mmp = mm;
+out:
+	put_task_struct(task);
+	return ret;
+}
+
+static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c, char *err,
+			   size_t errsz)
+{
+	struct mm_struct *mm = NULL;
+	struct ums_target *t;
+	struct ums_region *r;
+	struct pid *pid;
+	bool readable;
+	int ret;
+
+	if (c->name[0] && ums_find_name(b, c->name)) {
+		snprintf(err, errsz, "line %u: name '%s' already exists", c->line, c->name);
+		return -EEXIST;
+	}
+	if (ums_nr_regions - b->nr_doomed + b->nr_added >= READ_ONCE(ums_param_max_regions)) {
+		snprintf(err, errsz, "line %u: max_regions (%u) reached", c->line,
+			 READ_ONCE(ums_param_max_regions));
+		return -ENOSPC;
+	}
+
+	/* Resolved in the writer's pid namespace; this reference is dropped below. */
+	pid = find_get_pid(c->pid);
+	if (!pid) {
+		snprintf(err, errsz, "line %u: no process %d", c->line, c->pid);
+		return -ESRCH;
+	}
+	ret = ums_get_target_mm(c, pid, &mm, err, errsz);
+	if (ret)
+		goto out_pid;
+
+	ret = mmap_read_lock_killable(mm);
+	if (ret)
+		goto out_mm;
+	readable = ums_range_readable(mm, c->addr, c->len);
+	mmap_read_unlock(mm);
+	if (!readable) {
+		snprintf(err, errsz, "line %u: 0x%llx+%llu is not mapped readable in pid %d",
+			 c->line, c->addr, c->len, c->pid);
+		ret = -EFAULT;
+		goto out_mm;
+	}
+
+	ret = -ENOMEM;
+	r = ums_region_new(c, ums_next_id);
+	if (!r) {
+		snprintf(err, errsz, "line %u: out of memory", c->line);
+		goto out_mm;
+	}
+	t = ums_find_target(b, pid, mm);
+	if (!t) {
+		t = ums_target_new(pid, mm);
+		if (!t) {
+			snprintf(err, errsz, "line %u: out of memory", c->line);
+			goto out_region;
+		}
+		list_add_tail(&t->list, &b->targets);
+	}
+	ret = xa_insert(&ums_ids, r->id, r, GFP_KERNEL);
+	if (ret) {
+		snprintf(err, errsz, "line %u: cannot allocate id", c->line);
+		goto out_region;
+	}
+	r->target = t;
+	list_add_tail(&r->node, &b->added);
+	b->nr_added++;
+	ums_next_id++;
+	ret = 0;
+	goto out_mm;
+
+out_region:
+	ums_region_destroy(r);
+out_mm:
+	mmput(mm);
+out_pid:
+	put_pid(pid);
+	return ret;
+}
+
+static bool ums_region_linked(struct ums_region *r)
+{
+	return !list_empty(&r->tnode);
+}
+
+static int ums_prepare_del(struct ums_batch *b, const struct ums_cmd *c, char *err,
+			   size_t errsz)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+	struct ums_region *r, *tmp;
+	unsigned int n = 0;
+
+	switch (c->op) {
+	case UMS_OP_DEL_ID:
+		r = xa_load(&ums_ids, c->id);
+		if (!r || r->doomed) {
+			snprintf(err, errsz, "line %u: no region %u", c->line, c->id);
+			return -ENOENT;
+		}
+		break;
+	case UMS_OP_DEL_NAME:
+		r = ums_find_name(b, c->name);
+		if (!r) {
+			snprintf(err, errsz, "line %u: no region named '%s'", c->line, c->name);
+			return -ENOENT;
+		}
+		break;
+	case UMS_OP_DEL_PID:
+		list_for_each_entry(r, &ums_regions, node) {
+			if (!r->doomed && pid_nr_ns(r->target->pid, ns) == c->pid) {
+				r->doomed = true;
+				b->nr_doomed++;
+				n++;
+			}
+		}
+		list_for_each_entry_safe(r, tmp, &b->added, node) {
+			if (pid_nr_ns(r->target->pid, ns) == c->pid) {
+				ums_region_discard(r);
+				b->nr_added--;
+				n++;
+			}
+		}
+		if (!n) {
+			snprintf(err, errsz, "line %u: no region for pid %d", c->line, c->pid);
+			return -ENOENT;
+		}
+		return 0;
+	default:	/* UMS_OP_CLEAR */
+		list_for_each_entry(r, &ums_regions, node) {
+			if (!r->doomed) {
+				r->doomed = true;
+				b->nr_doomed++;
+			}
+		}
+		list_for_each_entry_safe(r, tmp, &b->added, node)
+			ums_region_discard(r);
+		b->nr_added = 0;
+		return 0;
+	}
+
+	if (ums_region_linked(r)) {
+		r->doomed = true;
+		b->nr_doomed++;
+	} else {
+		ums_region_discard(r);
+		b->nr_added--;
+	}
+	return 0;
+}
+
+/* Undo a failed batch: nothing it did is visible afterwards. */
+static void ums_batch_abort(struct ums_batch *b, u32 first_id)
+{
+	struct ums_region *r, *tmp;
+	struct ums_target *t, *tt;
+
+	list_for_each_entry(r, &ums_regions, node)
+		r->doomed = false;
+	list_for_each_entry_safe(r, tmp, &b->added, node)
+		ums_region_discard(r);
+	list_for_each_entry_safe(t, tt, &b->targets, list) {
+		list_del(&t->list);
+		ums_target_destroy(t);
+	}
+	ums_next_id = first_id;
+}
+
+static void ums_first_deadline(struct ums_region *r, u64 now)
+{
+	/*
+	 * Align deadlines to multiples of the period so that regions with the
+	 * same period share wake-ups and, per mm, one attach.
+	 */
+	r->deadline = (div64_u64(now, r->period_ns) + 1) * r->period_ns;
+}
+
+/*
+ * Unlink regions selected by @pick (and targets left empty or gone) under
+ * ums_lock; the caller frees them from @dead_r/@dead_t after dropping it.
+ */
+static void __ums_unlink(bool (*pick)(struct ums_region *r), struct list_head *dead_r,
+			 struct list_head *dead_t)
+{
+	struct ums_region *r, *tmp;
+	struct ums_target *t, *tt;
+
+	lockdep_assert_held(&ums_ctl_lock);
+	lockdep_assert_held(&ums_lock);
+	list_for_each_entry_safe(r, tmp, &ums_regions, node) {
+		if (!pick(r))
+			continue;
+		list_del_init(&r->tnode);
+		r->target->nr_regions--;
+		list_move_tail(&r->node, dead_r);
+		ums_nr_regions--;
+	}
+	list_for_each_entry_safe(t, tt, &ums_targets, list) {
+		/* A gone target's regions were all picked by ums_pick_gone(). */
+		if (t->nr_regions)
+			continue;
+		list_move_tail(&t->list, dead_t);
+		ums_nr_targets--;
+	}
+}
+
+static void ums_free_dead(struct list_head *dead_r, struct list_head *dead_t, bool emit)
+{
+	struct ums_region *r, *tmp;
+	struct ums_target *t, *tt;
+
+	list_for_each_entry_safe(r, tmp, dead_r, node) {
+		if (emit)
+			ums_region_emit(r, UMS_REG_DEL, UMS_WHY_NONE);
+		dbgfs_region_del(r);
+		xa_erase(&ums_ids, r->id);
+		list_del(&r->node);
+		ums_region_destroy(r);
+	}
+	list_for_each_entry_safe(t, tt, dead_t, list) {
+		list_del(&t->list);
+		ums_target_destroy(t);
+	}
+}
+
+static bool ums_pick_doomed(struct ums_region *r)
+{
+	return r->doomed;
+}
+
+static void ums_batch_commit(struct ums_batch *b)
+{
+	LIST_HEAD(dead_r);
+	LIST_HEAD(dead_t);
+	struct ums_region *r;
+	struct ums_target *t;
+	struct ums_region *first;
+	u64 now = ktime_get_ns();
+
+	mutex_lock(&ums_lock);
+	list_for_each_entry(t, &b->targets, list)
+		ums_nr_targets++;
+	list_splice_tail_init(&b->targets, &ums_targets);
+	list_for_each_entry(r, &b->added, node) {
+		ums_first_deadline(r, now);
+		list_add_tail(&r->tnode, &r->target->regions);
+		r->target->nr_regions++;
+		ums_nr_regions++;
+	}
+	first = list_first_entry_or_null(&b->added, struct ums_region, node);
+	list_splice_tail_init(&b->added, &ums_regions);
+	/*
+	 * Unlink doomed regions, and targets left without regions (including
+	 * new ones whose regions the same write deleted again).
+	 */
+	__ums_unlink(ums_pick_doomed, &dead_r, &dead_t);
+	mutex_unlock(&ums_lock);
+
+	ums_free_dead(&dead_r, &dead_t, true);
+	/* The new regions are the tail of ums_regions, stable under ums_ctl_lock. */
+	r = first;
+	if (r) {
+		list_for_each_entry_from(r, &ums_regions, node) {
+			ums_region_emit(r, UMS_REG_ADD, UMS_WHY_NONE);
+			dbgfs_region_add(r);
+		}
+	}
+	if (b->sync)
+		list_for_each_entry(r, &ums_regions, node)
+			ums_region_emit(r, UMS_REG_SYNC, UMS_WHY_NONE);
+	umsd_kick();
+}
+
+/**
+ * ums_control() - apply one control write, all or nothing
+ * @buf:	the written bytes (not NUL-terminated)
+ * @n:		their count
+ * @err:	receives a message naming the line and the problem on failure
+ * @errsz:	size of @err
+ *
+ * Context: process context; takes ums_ctl_lock, and ums_lock briefly.
+ * Return: number of commands applied, or a negative errno (nothing applied).
+ */
+int ums_control(const char *buf, size_t n, char *err, size_t errsz)
+{
+	struct ums_limits lim = {
+		.max_len = READ_ONCE(ums_param_max_len),
+		.addr_limit = TASK_SIZE_MAX,
+		.default_period_us = READ_ONCE(ums_param_period_us),
+		.min_period_us = 100,
+		.max_period_us = 3600U * 1000 * 1000,
+		.max_pid = PID_MAX_LIMIT,
+	};
+	struct ums_batch b = {
+		.added = LIST_HEAD_INIT(b.added),
+		.targets = LIST_HEAD_INIT(b.targets),
+	};
+	struct ums_cmd *cmds;
+	struct ums_perr perr;
+	unsigned int max, i;
+	u32 first_id;
+	int nr, ret = 0;
+
+	err[0] = '\0';
+	max = ums_parse_count_lines(buf, n);
+	cmds = kvmalloc_array(max ? max : 1, sizeof(*cmds), GFP_KERNEL);
+	if (!cmds) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	nr = ums_parse(buf, n, &lim, cmds, max, &perr);
+	if (nr < 0) {
+		strscpy(err, perr.msg, errsz);
+		ret = nr;
+		goto out;
+	}
+
+	mutex_lock(&ums_ctl_lock);
+	first_id = ums_next_id;
+	for (i = 0; i < nr && !ret; i++) {
+		switch (cmds[i].op) {
+		case UMS_OP_ADD:
+			ret = ums_prepare_add(&b, &cmds[i], err, errsz);
+			break;
+		case UMS_OP_SYNC:
+			b.sync = true;
+			break;
+		default:
+			ret = ums_prepare_del(&b, &cmds[i], err, errsz);
+			break;
+		}
+	}
+	if (ret)
+		ums_batch_abort(&b, first_id);
+	else
+		ums_batch_commit(&b);
+	mutex_unlock(&ums_ctl_lock);
+out:
+	kvfree(cmds);
+	return ret ? ret : nr;
+}
+
+static bool ums_pick_gone(struct ums_region *r)
+{
+	return r->gone || r->target->gone;
+}
+
+/**
+ * ums_reap() - free regions and targets the sampler marked gone
+ *
+ * The sampler emits umsampler:region op=gone and marks; this frees, because
+ * removing debugfs files may wait for readers and the sampler must not.
+ * Context: process context (the reaper work); takes both locks.
+ */
+void ums_reap(void)
+{
+	LIST_HEAD(dead_r);
+	LIST_HEAD(dead_t);
+
+	mutex_lock(&ums_ctl_lock);
+	mutex_lock(&ums_lock);
+	__ums_unlink(ums_pick_gone, &dead_r, &dead_t);
+	mutex_unlock(&ums_lock);
+	ums_free_dead(&dead_r, &dead_t, false);
+	mutex_unlock(&ums_ctl_lock);
+}
+
+static bool ums_pick_all(struct ums_region *r)
+{
+	return true;
+}
+
+/**
+ * ums_destroy_all() - free every region and target (module exit)
+ *
+ * Context: the sampler is stopped and the debugfs files are gone.
+ */
+void ums_destroy_all(void)
+{
+	LIST_HEAD(dead_r);
+	LIST_HEAD(dead_t);
+
+	mutex_lock(&ums_ctl_lock);
+	mutex_lock(&ums_lock);
+	__ums_unlink(ums_pick_all, &dead_r, &dead_t);
+	mutex_unlock(&ums_lock);
+	ums_free_dead(&dead_r, &dead_t, false);
+	mutex_unlock(&ums_ctl_lock);
+	WARN_ON_ONCE(!list_empty(&ums_targets));
+	xa_destroy(&ums_ids);
+}

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sampler.c - the sampler thread ("umsampler"): deadlines, the absolute-time
+ * hrtimer sleep, one attach per address space per wake-up, publishing samples
+ * and emitting umsampler:sample events, detecting targets that went away.
+ *
+ * Functions named umsd_* run only in the sampler thread (or, for
+ * umsd_start/stop/kick, control it).
+ *
+ * Timing: every region has an absolute deadline (CLOCK_MONOTONIC ns), aligned
+ * to a multiple of its period when added. After a sample the deadline advances
+ * by one period; if that is already in the past, whole periods are skipped and
+ * counted in `missed` - the sampler never bursts to catch up, and never
+ * accumulates drift. The thread sleeps with schedule_hrtimeout_range(ABS, 0
+ * slack) until the earliest deadline, or until a control write kicks it.
+ *
+ * The pass holds ums_lock (see umsampler.h); everything it touches was
+ * allocated by the control write that added the region, so the hot path
+ * allocates nothing.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/log2.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+#include <linux/timekeeping.h>
+#include <linux/workqueue.h>
+
+#include "render.h"
+#include "umsampler.h"
+#include "umsampler_trace.h"
+
+struct ums_stats ums_stats;
+/* Sampling on/off (debugfs `enabled`); read by the sampler each pass. */
+bool ums_enabled = true;
+
+static struct task_struct *umsd_task;
+/* Set by umsd_kick() to make the sampler re-evaluate deadlines. */
+static atomic_t umsd_kicked = ATOMIC_INIT(0);
+
+static void umsd_reap_fn(struct work_struct *work)
+{
+	ums_reap();
+}
+
+static DECLARE_WORK(umsd_reap_work, umsd_reap_fn);
+
+/*
+ * Lateness histogram for late_p99_ns: log2 buckets split in 4 linear
+ * sub-buckets (<= 19% error), written by the sampler only.
+ */
+#define UMSD_HIST_SUB	4
+#define UMSD_HIST_NR	(64 * UMSD_HIST_SUB)
+static u64 umsd_late_hist[UMSD_HIST_NR];
+
+static unsigned int umsd_hist_bucket(u64 ns)
+{
+	unsigned int lg;
+
+	if (ns < UMSD_HIST_SUB)
+		return ns;
+	lg = ilog2(ns);
+	return lg * UMSD_HIST_SUB + ((ns >> (lg - 2)) & (UMSD_HIST_SUB - 1));
+}
+
+static u64 umsd_hist_upper(unsigned int b)
+{
+	unsigned int lg = b / UMSD_HIST_SUB, sub = b % UMSD_HIST_SUB;
+
+	if (b < UMSD_HIST_SUB)
+		return b;
+	if (lg >= 63)
+		return U64_MAX;
+	return (1ULL << lg) + (((u64)sub + 1) << (lg - 2)) - 1;
+}
+
+static void umsd_account_late(u64 late)
+{
+	umsd_late_hist[umsd_hist_bucket(late)]++;
+	if (late > ums_stats.late_max_ns)
+		WRITE_ONCE(ums_stats.late_max_ns, late);
+}
+
+/**
+ * umsd_late_p99() - 99th percentile of sample lateness, from the histogram
+ *
+ * Return: an upper bound of the bucket holding the 99th percentile, in ns.
+ */
+u64 umsd_late_p99(void)
+{
+	u64 total = 0, acc = 0, want;
+	unsigned int i;
+
+	for (i = 0; i < UMSD_HIST_NR; i++)
+		total += READ_ONCE(umsd_late_hist[i]);
+	if (!total)
+		return 0;
+	want = total - total / 100;
+	for (i = 0; i < UMSD_HIST_NR; i++) {
+		acc += READ_ONCE(umsd_late_hist[i]);
+		if (acc >= want)
+			return umsd_hist_upper(i);
+	}
+	return U64_MAX;
+}
+
+static void umsd_emit(struct ums_region *r, const struct ums_slot *s, s64 value)
+{
+	u32 off = 0, chunk;
+
+	do {
+		chunk = min_t(u64, r->len - off, UMS_EVENT_CHUNK);
+		trace_sample(r, s, value, off, s->data + off, chunk);
+		off += chunk;
+	} while (off < r->len);
+	WRITE_ONCE(r->nr_emitted, r->nr_emitted + 1);
+	ums_stats.emitted++;
+}
+
+/* Take one sample of @r (attached to its mm), publish it, emit it. */
+static void umsd_sample(struct ums_region *r, struct mm_struct *mm)
+{
+	unsigned int cur = raw_read_seqcount_latch(&r->latch) & 1;
+	struct ums_slot *prev = &r->slot[cur], *s = &r->slot[cur ^ 1];
+	u64 now, late;
+	u32 flags;
+
+	/* Readers may still be copying *s: they notice the latch moved and retry. */
+	flags = umsd_copy(r, s->data, mm);
+	now = ktime_get_ns();
+	late = now > r->deadline ? now - r->deadline : 0;
+
+	if (!prev->seq || memcmp(prev->data, s->data, r->len))
+		flags |= UMS_F_CHANGED;
+	if (r->vtype == UMS_VT_STR && !memchr(s->data, 0, r->len))
+		flags |= UMS_F_TRUNCATED;
+	s->seq = prev->seq + 1;
+	s->time_ns = now;
+	s->late_ns = late;
+	s->flags = flags;
+	raw_write_seqcount_latch(&r->latch);
+
+	WRITE_ONCE(r->nr_samples, r->nr_samples + 1);
+	ums_stats.samples++;
+	ums_stats.bytes += r->len;
+	if (flags & UMS_F_PARTIAL) {
+		WRITE_ONCE(r->nr_partial, r->nr_partial + 1);
+		ums_stats.partial++;
+	}
+	umsd_account_late(late);
+
+	if (r->mode == UMS_MODE_ALWAYS || (flags & UMS_F_CHANGED))
+		umsd_emit(r, s, ums_value_field(r->vtype, s->data, r->len));
+
+	if (r->unmapped_streak >= READ_ONCE(ums_param_unmapped_limit)) {
+		r->gone = true;
+		ums_region_emit(r, UMS_REG_GONE, UMS_WHY_UNMAPPED);
+	}
+}
+
+/* Advance @r's deadline past @now by whole periods, counting skipped ones. */
+static void umsd_advance(struct ums_region *r, u64 now)
+{
+	u64 skipped;
+
+	r->deadline += r->period_ns;
+	if (r->deadline > now)
+		return;
+	skipped = div64_u64(now - r->deadline, r->period_ns) + 1;
+	r->deadline += skipped * r->period_ns;
+	ums_stats.missed += skipped;
+}
+
+/*
+ * Has the target exited or exec'd? Its pid must still name a task whose mm is
+ * ours. t->mm is pinned by mmgrab, so comparing the pointer is meaningful.
+ */
+static bool umsd_target_alive(struct ums_target *t)
+{
+	struct task_struct *task;
+	struct mm_struct *mm;
+
+	rcu_read_lock();
+	task = pid_task(t->pid, PIDTYPE_PID);
+	mm = task ? READ_ONCE(task->mm) : NULL;
+	rcu_read_unlock();
+	if (mm == t->mm)
+		return true;
+	t->gone_why = mm ? UMS_WHY_EXEC : UMS_WHY_EXIT;
+	return false;
+}
+
+static void umsd_target_gone(struct ums_target *t)
+{
+	struct ums_region *r;
+
+	t->gone = true;
+	ums_stats.targets_gone++;
+	list_for_each_entry(r, &t->regions, tnode)
+		if (!r->gone)
+			ums_region_emit(r, UMS_REG_GONE, t->gone_why);
+}
+
+/* Sample @t's due regions in one attach. Returns true if a region went away. */
+static bool umsd_sample_target(struct ums_target *t, u64 now)
+{
+	struct ums_region *r;
+	bool due = false, reap = false;
+
+	list_for_each_entry(r, &t->regions, tnode) {
+		if (!r->gone && r->deadline <= now) {
+			due = true;
+			break;
+		}
+	}
+	if (!due)
+		return false;
+
+	if (!umsd_target_alive(t) || !mmget_not_zero(t->mm)) {
+		if (!t->gone_why)
+			t->gone_why = UMS_WHY_EXIT;
+		umsd_target_gone(t);
+		return true;
+	}
+	kthread_use_mm(t->mm);
+	list_for_each_entry(r, &t->regions, tnode) {
+		if (r->gone || r->deadline > now)
+			continue;
+		umsd_sample(r, t->mm);
+		umsd_advance(r, now);
+		reap |= r->gone;
+	}
+	kthread_unuse_mm(t->mm);
+	/* Never run exit_mmap() in the sampler if the target just exited. */
+	mmput_async(t->mm);
+	return reap;
+}
+
+/* One pass over all targets; returns the earliest deadline left (U64_MAX: none). */
+static u64 umsd_pass(void)
+{
+	u64 now = ktime_get_ns(), next = U64_MAX, t0 = local_clock();
+	struct ums_target *t;
+	struct ums_region *r;
+	bool reap = false;
+
+	mutex_lock(&ums_lock);
+	list_for_each_entry(t, &ums_targets, list) {
+		if (t->gone)
+			continue;
+		reap |= umsd_sample_target(t, now);
+		if (t->gone)
+			continue;
+		list_for_each_entry(r, &t->regions, tnode)
+			if (!r->gone && r->deadline < next)
+				next = r->deadline;
+	}
+	mutex_unlock(&ums_lock);
+
+	if (reap)
+		schedule_work(&umsd_reap_work);
+	ums_stats.ticks++;
+	ums_stats.cpu_ns += local_clock() - t0;
+	return next;
+}
+
+/* After a pause, restart every region on its next aligned deadline: a pause is not lateness. */
+static void umsd_realign(void)
+{
+	u64 now = ktime_get_ns();
+	struct ums_region *r;
+
+	mutex_lock(&ums_lock);
+	list_for_each_entry(r, &ums_regions, node)
+		r->deadline = (div64_u64(now, r->period_ns) + 1) * r->period_ns;
+	mutex_unlock(&ums_lock);
+}
+
+static int umsd_fn(void *unused)
+{
+	bool was_enabled = true, enabled;
+	u64 next = U64_MAX;
+	ktime_t expires;
+
+	while (!kthread_should_stop()) {
+		atomic_set(&umsd_kicked, 0);
+		enabled = READ_ONCE(ums_enabled);
+		if (enabled && !was_enabled)
+			umsd_realign();
+		was_enabled = enabled;
+		next = enabled ? umsd_pass() : U64_MAX;
+
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop() || atomic_read(&umsd_kicked)) {
+			__set_current_state(TASK_RUNNING);
+			continue;
+		}
+		if (next == U64_MAX) {
+			schedule();
+		} else {
+			expires = ns_to_ktime(next);
+			schedule_hrtimeout_range(&expires, 0, HRTIMER_MODE_ABS);
+		}
+	}
+	return 0;
+}
+
+/**
+ * umsd_kick() - make the sampler re-read the registry and its deadlines now
+ *
+ * Context: any process context.
+ */
+void umsd_kick(void)
+{
+	atomic_set(&umsd_kicked, 1);
+	/* umsd_task holds a task reference until umsd_release(). */
+	if (umsd_task)
+		wake_up_process(umsd_task);
+}
+
+/**
+ * umsd_start() - create and start the sampler thread
+ *
+ * Return: 0 or a negative errno.
+ */
+int umsd_start(void)
+{
+	struct task_struct *task = kthread_run(umsd_fn, NULL, "umsampler");
+
+	if (IS_ERR(task))
+		return PTR_ERR(task);
+	/* Dropped by umsd_release(), so umsd_kick() never wakes a freed task. */
+	get_task_struct(task);
+	umsd_task = task;
+	return 0;
+}
+
+/**
+ * umsd_stop() - stop the sampler thread and wait for the reaper
+ *
+ * Control writes may still kick the (stopped) thread until umsd_release().
+ */
+void umsd_stop(void)
+{
+	kthread_stop(umsd_task);
+	cancel_work_sync(&umsd_reap_work);
+}
+
+/**
+ * umsd_release() - drop the sampler's task reference
+ *
+ * Context: after umsd_stop(), once nothing can call umsd_kick() any more.
+ */
+void umsd_release(void)
+{
+	put_task_struct(umsd_task);
+	umsd_task = NULL;
+}

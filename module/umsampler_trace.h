@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * umsampler_trace.h - the tracepoints of system `umsampler`:
+ *
+ *   umsampler:sample  one sample (or one <= 3 KiB chunk of it) of a region
+ *   umsampler:region  region lifecycle: add, del, gone (with reason), sync
+ *
+ * Field names avoid Python builtins (len, type, ...) so perf's Python
+ * scripting can use them as attributes. `value` is a plain s64 so ftrace
+ * filters and hist triggers work on it ('value > 100', 'hist:keys=id:vals=value').
+ * The TP_printk formats use only what libtraceevent 1.7 parses.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM umsampler
+
+#if !defined(_UMSAMPLER_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _UMSAMPLER_TRACE_H
+
+#include <linux/tracepoint.h>
+
+#include "compat.h"
+#include "umsampler.h"
+
+/* Make the enum values numeric in the format files, for libtraceevent. */
+TRACE_DEFINE_ENUM(UMS_VT_HEX);
+TRACE_DEFINE_ENUM(UMS_VT_U8);
+TRACE_DEFINE_ENUM(UMS_VT_U16);
+TRACE_DEFINE_ENUM(UMS_VT_U32);
+TRACE_DEFINE_ENUM(UMS_VT_U64);
+TRACE_DEFINE_ENUM(UMS_VT_S8);
+TRACE_DEFINE_ENUM(UMS_VT_S16);
+TRACE_DEFINE_ENUM(UMS_VT_S32);
+TRACE_DEFINE_ENUM(UMS_VT_S64);
+TRACE_DEFINE_ENUM(UMS_VT_F32);
+TRACE_DEFINE_ENUM(UMS_VT_F64);
+TRACE_DEFINE_ENUM(UMS_VT_STR);
+TRACE_DEFINE_ENUM(UMS_REG_ADD);
+TRACE_DEFINE_ENUM(UMS_REG_DEL);
+TRACE_DEFINE_ENUM(UMS_REG_GONE);
+TRACE_DEFINE_ENUM(UMS_REG_SYNC);
+TRACE_DEFINE_ENUM(UMS_MODE_ALWAYS);
+TRACE_DEFINE_ENUM(UMS_MODE_CHANGE);
+TRACE_DEFINE_ENUM(UMS_WHY_NONE);
+TRACE_DEFINE_ENUM(UMS_WHY_EXIT);
+TRACE_DEFINE_ENUM(UMS_WHY_EXEC);
+TRACE_DEFINE_ENUM(UMS_WHY_UNMAPPED);
+
+#define UMS_SHOW_VTYPE(t)						\
+	__print_symbolic(t, { UMS_VT_HEX, "hex" }, { UMS_VT_U8, "u8" },	\
+			 { UMS_VT_U16, "u16" }, { UMS_VT_U32, "u32" },	\
+			 { UMS_VT_U64, "u64" }, { UMS_VT_S8, "s8" },	\
+			 { UMS_VT_S16, "s16" }, { UMS_VT_S32, "s32" },	\
+			 { UMS_VT_S64, "s64" }, { UMS_VT_F32, "f32" },	\
+			 { UMS_VT_F64, "f64" }, { UMS_VT_STR, "str" })
+
+TRACE_EVENT(sample,
+
+	TP_PROTO(const struct ums_region *r, const struct ums_slot *s, s64 value, u32 offset,
+		 const u8 *data, u32 size),
+
+	TP_ARGS(r, s, value, offset, data, size),
+
+	TP_STRUCT__entry(
+		__field(u32, id)
+		__field(s32, pid)
+		__field(u64, addr)
+		__field(u64, seq)
+		__field(u64, late_ns)
+		__field(s64, value)
+		__field(u32, offset)
+		__field(u8, vtype)
+		__field(u8, flags)
+		__dynamic_array(u8, data, size)
+	),
+
+	TP_fast_assign(
+		__entry->id = r->id;
+		__entry->pid = r->target->pid_nr;
+		__entry->addr = r->addr;
+		__entry->seq = s->seq;
+		__entry->late_ns = s->late_ns;
+		__entry->value = value;
+		__entry->offset = offset;
+		__entry->vtype = r->vtype;
+		__entry->flags = s->flags;
+		memcpy(__get_dynamic_array(data), data, size);
+	),
+
+	TP_printk("id=%u pid=%d addr=0x%llx seq=%llu late_ns=%llu vtype=%s flags=%s value=%lld offset=%u data=%s",
+		  __entry->id, __entry->pid, __entry->addr, __entry->seq, __entry->late_ns,
+		  UMS_SHOW_VTYPE(__entry->vtype),
+		  __print_flags(__entry->flags, "|", { UMS_F_PARTIAL, "partial" },
+				{ UMS_F_CHANGED, "changed" }, { UMS_F_TRUNCATED, "truncated" }),
+		  __entry->value, __entry->offset,
+		  __print_hex(__get_dynamic_array(data), __get_dynamic_array_len(data)))
+);
+
+TRACE_EVENT(region,
+
+	TP_PROTO(const struct ums_region *r, u8 op, u8 reason),
+
+	TP_ARGS(r, op, reason),
+
+	TP_STRUCT__entry(
+		__field(u32, id)
+		__field(s32, pid)
+		__field(u64, addr)
+		__field(u64, length)
+		__field(u32, period_us)
+		__field(u8, vtype)
+		__field(u8, mode)
+		__field(u8, op)
+		__field(u8, reason)
+		__string(name, r->name)
+	),
+
+	TP_fast_assign(
+		__entry->id = r->id;
+		__entry->pid = r->target->pid_nr;
+		__entry->addr = r->addr;
+		__entry->length = r->len;
+		__entry->period_us = r->period_us;
+		__entry->vtype = r->vtype;
+		__entry->mode = r->mode;
+		__entry->op = op;
+		__entry->reason = reason;
+		ums_assign_str(name, r->name);
+	),
+
+	TP_printk("op=%s id=%u name=%s pid=%d addr=0x%llx length=%llu period_us=%u vtype=%s mode=%s reason=%s",
+		  __print_symbolic(__entry->op, { UMS_REG_ADD, "add" }, { UMS_REG_DEL, "del" },
+				   { UMS_REG_GONE, "gone" }, { UMS_REG_SYNC, "sync" }),
+		  __entry->id, __get_str(name), __entry->pid, __entry->addr, __entry->length,
+		  __entry->period_us, UMS_SHOW_VTYPE(__entry->vtype),
+		  __print_symbolic(__entry->mode, { UMS_MODE_ALWAYS, "always" },
+				   { UMS_MODE_CHANGE, "change" }),
+		  __print_symbolic(__entry->reason, { UMS_WHY_NONE, "none" },
+				   { UMS_WHY_EXIT, "exit" }, { UMS_WHY_EXEC, "exec" },
+				   { UMS_WHY_UNMAPPED, "unmapped" }))
+);
+
+#endif /* _UMSAMPLER_TRACE_H */
+
+/* This part must be outside the include guard. */
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE umsampler_trace
+#include <trace/define_trace.h>

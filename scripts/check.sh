@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/check.sh - what `make check` runs: builds everything warning-free,
+# runs the host unit tests, then boots each requested kernel once in QEMU and
+# runs the whole in-guest suite (tests/guest/*.t) under prove. Prints prove's
+# summary per kernel, an overall line and the elapsed time; exits non-zero if
+# anything failed (a test, a build warning, or a kernel problem found in the
+# guest console log by scripts/logscan).
+#
+# Usage: scripts/check.sh [KVER...]        (default: 6.1 6.12 rt)
+# Environment: UMS_TESTS="tests/guest/10-values.t ..." runs a subset in the guest;
+#              UMS_VM_TIMEOUT (default 900) bounds each guest run.
+set -uo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO" || exit 2
+KVERS=("$@")
+[ ${#KVERS[@]} -gt 0 ] || KVERS=(6.1 6.12 rt)
+start=$(date +%s)
+declare -A result
+fail=0
+
+say() { printf '\n=== %s ===\n' "$*"; }
+
+say "fetch kernels: ${KVERS[*]}"
+scripts/kernels.sh fetch "${KVERS[@]}" || { echo "check: kernel fetch failed" >&2; exit 2; }
+
+say "build userspace and host tests"
+if ! make --no-print-directory progs host-tests; then
+	echo "check: userspace build failed" >&2
+	exit 1
+fi
+
+say "host tests"
+if prove -f tests/host/*.t build/host/*.t; then
+	result[host]=PASS
+else
+	result[host]=FAIL
+	fail=1
+fi
+
+for k in "${KVERS[@]}"; do
+	say "kernel $k: build module (W=1, sparse, -Werror)"
+	log=build/kmod/$k.build.log
+	mkdir -p build/kmod
+	if ! make --no-print-directory module KVER="$k" W=1 C=1 UMS_WERROR=y >"$log" 2>&1 ||
+	   grep -E 'warning:|error:|sparse:' "$log"; then
+		cat "$log" >&2
+		echo "check: module build for $k failed or warned" >&2
+		result[$k]=FAIL
+		fail=1
+		continue
+	fi
+	echo "built build/kmod/$k/module/umsampler.ko, no warnings"
+
+	say "kernel $k: in-guest suite"
+	# shellcheck disable=SC2086
+	scripts/vmrun --kernel "$k" --timeout "${UMS_VM_TIMEOUT:-900}" --quiet -- \
+		env UMS_KO="$REPO/build/kmod/$k/module/umsampler.ko" UMS_PROGS="$REPO/build/progs" \
+		prove -f ${UMS_TESTS:-tests/guest/*.t}
+	rc=$?
+	# prove's output is in the console log; show its summary.
+	vmlog=build/vm/$k-console.log
+	sed -n '/UMS-INIT: running/,/UMS-INIT: command finished/p' "$vmlog" |
+		grep -vE '^UMS-INIT' | tr -d '\r'
+	if [ "$rc" -eq 0 ]; then
+		result[$k]=PASS
+	else
+		result[$k]="FAIL (exit $rc)"
+		fail=1
+	fi
+done
+
+elapsed=$(($(date +%s) - start))
+say "summary"
+printf '  %-6s %s\n' host "${result[host]}"
+for k in "${KVERS[@]}"; do
+	printf '  %-6s %s\n' "$k" "${result[$k]:-not run}"
+done
+if [ "$fail" -eq 0 ]; then
+	echo "check: ALL PASSED (${KVERS[*]}) in ${elapsed}s"
+else
+	echo "check: FAILED in ${elapsed}s"
+fi
+exit "$fail"

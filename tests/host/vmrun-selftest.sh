@@ -1,0 +1,58 @@
+#!/bin/bash
+# tests/host/vmrun-selftest.sh - TAP self-test of the QEMU test bed (scripts/vmrun).
+#
+# Owns: proving on one kernel that the runner passes exit codes through and
+# that a kernel WARNING in the guest console fails the run. Boots the guest
+# three times (~15-25 s each under TCG). Not run by `prove tests/host/`
+# (no .t suffix) because it is slow; run it explicitly:
+#   tests/host/vmrun-selftest.sh [KVER]      (KVER: 6.1 (default), 6.12, rt)
+set -euo pipefail
+
+case "${1:-}" in -h | --help) sed -n '2,9p' "$0"; exit 0 ;; esac
+KVER=${1:-6.1}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VMRUN=$ROOT/scripts/vmrun
+OUT=$ROOT/build/vm/selftest-$KVER
+mkdir -p "$OUT"
+cd "$ROOT"
+
+run() { # name, vmrun args... ; sets RC, output in $OUT/name.out
+	local name=$1
+	shift
+	set +e
+	"$VMRUN" --kernel "$KVER" --quiet --timeout 300 --log "$OUT/$name.log" \
+		--results "$OUT/results-$name" "$@" >"$OUT/$name.out" 2>&1
+	RC=$?
+	set -e
+}
+diag() { sed 's/^/# /' "$1"; }
+
+echo "1..3"
+
+run true -- true
+if [ "$RC" = 0 ]; then
+	echo "ok 1 - $KVER: vmrun -- true exits 0"
+else
+	echo "not ok 1 - $KVER: vmrun -- true exited $RC"
+	diag "$OUT/true.out"
+fi
+
+run false -- false
+if [ "$RC" = 1 ]; then
+	echo "ok 2 - $KVER: vmrun -- false exits 1"
+else
+	echo "not ok 2 - $KVER: vmrun -- false exited $RC, want 1"
+	diag "$OUT/false.out"
+fi
+
+# A line in the kernel log (via /dev/kmsg, so it gets a printk timestamp on
+# the guest console) must fail the run even though the command exits 0.
+MARK="WARNING: CPU: 0 PID: 1 at vmrun-selftest/fake.c:1 selftest+0x0/0x1"
+run kmsg-warn -- sh -c "echo '$MARK' >/dev/kmsg"
+if [ "$RC" = 3 ] && grep -qF ">> " "$OUT/kmsg-warn.out" && grep -qF "$MARK" "$OUT/kmsg-warn.out" &&
+	grep -q '^UMS-EXIT: 0' <(tr -d '\r' <"$OUT/kmsg-warn.log"); then
+	echo "ok 3 - $KVER: kernel WARNING in the console fails the run (exit 3, excerpt shown)"
+else
+	echo "not ok 3 - $KVER: kernel WARNING run exited $RC, want 3 with excerpt"
+	diag "$OUT/kmsg-warn.out"
+fi

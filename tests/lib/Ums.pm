@@ -1,0 +1,262 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Ums.pm - shared helpers of the in-guest tests (tests/guest/*.t): loading the
+# module, starting umstarget processes, writing control commands and reading
+# debugfs files, kernel log and slab counters.
+#
+# Environment (set by scripts/check.sh): UMS_KO (module path), UMS_PROGS
+# (directory of the test programs), KVER.
+package Ums;
+
+use strict;
+use warnings;
+use Errno;
+use Fcntl;
+use IPC::Open2;
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(sleep time);
+use Exporter 'import';
+
+our @EXPORT = qw(ums_load ums_unload ums_loaded ctl ctl_errno rd rd_lines dbg target
+		 wait_for stats regions slab_count errname $DBG);
+
+our $DBG = '/sys/kernel/debug/umsampler';
+my $root = $ENV{UMS_ROOT} // do { my $d = __FILE__; $d =~ s{/tests/lib/Ums\.pm$}{}; $d };
+our $KO = $ENV{UMS_KO} // "$root/module/umsampler.ko";
+our $PROGS = $ENV{UMS_PROGS} // "$root/build/progs";
+
+# insmod with optional module parameters; dies on failure.
+sub ums_load {
+	my (@params) = @_;
+	system('insmod', $KO, @params) == 0 or die "insmod $KO @params failed: $?";
+	-d $DBG or die "$DBG missing after insmod";
+	return 1;
+}
+
+sub ums_loaded { return -d '/sys/module/umsampler' }
+
+sub ums_unload {
+	return 1 unless ums_loaded();
+	system('rmmod', 'umsampler') == 0 or die "rmmod failed: $?";
+	return 1;
+}
+
+# Write one buffer to control with a single write(2). Returns 0 or the errno.
+sub ctl_errno {
+	my ($text, $file) = @_;
+	$file //= "$DBG/control";
+	sysopen(my $fh, $file, O_WRONLY) or return $! + 0;
+	my $n = syswrite($fh, $text);
+	my $err = defined $n ? 0 : $! + 0;
+	close $fh;
+	return $err;
+}
+
+# Write and die on failure (for set-up steps).
+sub ctl {
+	my ($text) = @_;
+	my $err = ctl_errno($text);
+	die sprintf("control write '%s' failed: %s (%s)", $text, errname($err), rd('control'))
+		if $err;
+	return 1;
+}
+
+sub errname {
+	my ($e) = @_;
+	return 'OK' unless $e;
+	for my $n (qw(EINVAL ESRCH EFAULT E2BIG ENOSPC EEXIST ENOENT EPERM ENOMEM EBUSY EIO)) {
+		my $v = eval "Errno::$n()";
+		return $n if defined $v && $v == $e;
+	}
+	return "errno $e";
+}
+
+# Read a debugfs file of the module (relative name) or any path; undef on error.
+sub rd {
+	my ($f) = @_;
+	$f = "$DBG/$f" unless $f =~ m{^/};
+	open(my $fh, '<', $f) or return undef;
+	binmode $fh;
+	local $/;
+	my $s = <$fh>;
+	close $fh;
+	return $s // '';
+}
+
+sub rd_lines { my $s = rd(@_); return defined $s ? split(/\n/, $s) : () }
+
+sub dbg { return "$DBG/$_[0]" }
+
+# stats -> hashref
+sub stats {
+	my %h = map { split / / } rd_lines('stats');
+	return \%h;
+}
+
+# regions -> list of hashrefs keyed by the header's lower-cased names
+sub regions {
+	my @l = rd_lines('regions');
+	my @k = map { lc } split / /, shift @l;
+	return map { my @v = split / /; my %h; @h{@k} = @v; \%h } @l;
+}
+
+# Poll $cond->() every 10 ms until true or $timeout seconds; returns the last value.
+sub wait_for {
+	my ($cond, $timeout) = @_;
+	my $end = time + ($timeout // 10);
+	my $v;
+	while (!($v = $cond->())) {
+		return $v if time > $end;
+		sleep 0.01;
+	}
+	return $v;
+}
+
+# Active objects of a slab cache from /proc/slabinfo (undef if not present).
+sub slab_count {
+	my ($cache) = @_;
+	open(my $fh, '<', '/proc/slabinfo') or return undef;
+	while (<$fh>) {
+		my @f = split;
+		return $f[1] if $f[0] eq $cache;
+	}
+	return undef;
+}
+
+# --- umstarget -------------------------------------------------------------
+
+package Ums::Target;
+
+use IPC::Open2;
+use POSIX qw(:sys_wait_h);
+
+# Ums::target(args...) starts umstarget; ->{pid}, ->{var}{NAME} = {addr,len,type}.
+sub Ums::target {
+	my (@args) = @_;
+	my ($out, $in);
+	my $pid = open2($out, $in, "$Ums::PROGS/umstarget", @args);
+	my $self = bless { pid => $pid, out => $out, in => $in, var => {} }, __PACKAGE__;
+	while (my $l = <$out>) {
+		if ($l =~ /^var (\S+) 0x([0-9a-f]+) (\d+) (\S+)/) {
+			$self->{var}{$1} = { addr => hex($2), hex => "0x$2", len => $3, type => $4 };
+		} elsif ($l =~ /^ready (\d+)/) {
+			return $self;
+		}
+	}
+	die "umstarget did not start";
+}
+
+sub pid { $_[0]{pid} }
+sub addr { $_[0]{var}{$_[1]}{hex} }
+sub len { $_[0]{var}{$_[1]}{len} }
+
+# Send a command, return its answer line ("ok ..." / "err ...").
+sub cmd {
+	my ($self, $c) = @_;
+	my $fh = $self->{in};
+	print $fh "$c\n";
+	$fh->flush;
+	my $out = $self->{out};
+	my $l = <$out>;
+	die "umstarget $self->{pid}: no answer to '$c'" unless defined $l;
+	chomp $l;
+	return $l;
+}
+
+# add command text for variable NAME with extra options
+sub add_line {
+	my ($self, $name, %o) = @_;
+	my $v = $self->{var}{$name} or die "no variable $name";
+	my $s = sprintf('add pid=%d addr=%s len=%d', $self->{pid}, $v->{hex}, $o{len} // $v->{len});
+	$s .= " type=" . ($o{type} // ($v->{type} eq 'hex' ? 'hex' : $v->{type}));
+	$s .= " name=$o{name}" if $o{name};
+	$s .= " period_us=$o{period_us}" if $o{period_us};
+	$s .= " mode=$o{mode}" if $o{mode};
+	$s .= " fault" if $o{fault};
+	return $s;
+}
+
+sub kill {
+	my ($self, $sig) = @_;
+	return unless $self->{pid};
+	kill($sig // 'KILL', $self->{pid});
+	waitpid($self->{pid}, 0);
+	$self->{pid} = 0;
+}
+
+sub DESTROY { $_[0]->kill }
+
+# --- tracing, kernel log, exact slab counts (used by 20-lifecycle.t, 30-badinput.t,
+# 40-concurrency.t) ----------------------------------------------------------
+
+package Ums;
+
+push @EXPORT, qw(trace_on trace_off trace_clear trace_lines slab_exact dmesg_lines
+		 reap_target);
+
+our $TRACE = '/sys/kernel/tracing';
+
+sub _wr {
+	my ($f, $v) = @_;
+	open(my $fh, '>', $f) or return 0;
+	my $ok = print $fh $v;
+	return (close($fh) && $ok) ? 1 : 0;
+}
+
+# Enable umsampler events (names: 'region', 'sample'); optional filter per event:
+# trace_on(region => undef, sample => 'id == 3'). Clears the buffer. Returns 1 on success.
+sub trace_on {
+	my (%ev) = @_;
+	my $ok = 1;
+	for my $e (sort keys %ev) {
+		my $d = "$TRACE/events/umsampler/$e";
+		$ok &&= _wr("$d/filter", defined $ev{$e} ? $ev{$e} : '0');
+		$ok &&= _wr("$d/enable", '1');
+	}
+	trace_clear();
+	return $ok;
+}
+
+# Disable all umsampler events (and their filters) and clear the buffer.
+sub trace_off {
+	for my $e (qw(region sample)) {
+		my $d = "$TRACE/events/umsampler/$e";
+		next unless -d $d;
+		_wr("$d/enable", '0');
+		_wr("$d/filter", '0');
+	}
+	trace_clear();
+}
+
+sub trace_clear { _wr("$TRACE/trace", '') }
+
+# Current trace buffer (non-consuming), event lines only (comment lines dropped).
+sub trace_lines {
+	my $s = rd("$TRACE/trace") // '';
+	return grep { !/^#/ && /\S/ } split /\n/, $s;
+}
+
+# Active objects of a slab cache after flushing its per-cpu slabs, so that the
+# count is the number of objects really allocated (SLUB counts cpu slabs as in use).
+sub slab_exact {
+	my ($cache) = @_;
+	_wr("/sys/kernel/slab/$cache/shrink", '1');
+	return slab_count($cache);
+}
+
+# Kernel log lines (dmesg), optionally only those matching a regex.
+sub dmesg_lines {
+	my ($re) = @_;
+	my @l = split /\n/, scalar(`dmesg 2>/dev/null`) // '';
+	return defined $re ? grep { /$re/ } @l : @l;
+}
+
+# Wait for a target that was told to exit/exec-and-die (or was killed) to be reaped.
+sub reap_target {
+	my ($t) = @_;
+	return unless $t->{pid};
+	waitpid($t->{pid}, 0);
+	$t->{pid} = 0;
+}
+
+1;

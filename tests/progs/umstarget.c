@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * umstarget - the target process of the in-guest tests: holds variables of
+ * every sampled type at known addresses and changes them on command.
+ *
+ * On start it prints one line per variable, then "ready":
+ *   var NAME ADDR LEN TYPE
+ * and then reads commands, one per line, from stdin (or --cmd FIFO), answering
+ * each with "ok ..." after it took effect:
+ *   set NAME VALUE     set a scalar (decimal/0x; floats as decimal) or str
+ *   inc NAME [N]       add N (default 1) to an integer variable
+ *   fill NAME BYTE     memset a hex variable
+ *   dontneed NAME      madvise(MADV_DONTNEED) the variable's pages (anon: dropped)
+ *   touch NAME         write the variable's pages (fault them back in)
+ *   unmap NAME         munmap the variable's pages (mmap'ed variables only)
+ *   fork               fork a child that sleeps; prints "ok child PID"
+ *   exec               exec /bin/sleep 1000 (same pid, new mm)
+ *   exit [CODE]        exit
+ *   sleep MS           sleep, then answer
+ * With --tick-us N, `counter` is incremented every N microseconds by a thread
+ * and `ticks` counts the increments.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+struct shape {
+	uint32_t a;
+	uint16_t b;
+	uint8_t c[10];
+};
+
+static volatile uint32_t counter;
+static volatile uint8_t v_u8 = 200;
+static volatile uint16_t v_u16 = 65000;
+static volatile uint64_t v_u64 = 0xfedcba9876543210ULL;
+static volatile int8_t v_s8 = -5;
+static volatile int16_t v_s16 = -30000;
+static volatile int32_t v_s32 = -2000000000;
+static volatile int64_t v_s64 = -123456789012LL;
+static volatile float v_f32 = -1.5f;
+static volatile double v_f64 = 497.5;
+static char v_str[32] = "kernel can read!";
+static struct shape v_shape = { 0x11223344, 0x5566, "abcdefghi" };
+static uint8_t v_big[10000];
+
+struct var {
+	const char *name;
+	void *addr;
+	size_t len;
+	const char *type;
+	int mapped;	/* 1: own mmap, may be unmapped */
+};
+
+static struct var vars[] = {
+	{ "counter", (void *)&counter, 4, "u32", 0 },
+	{ "u8", (void *)&v_u8, 1, "u8", 0 },
+	{ "u16", (void *)&v_u16, 2, "u16", 0 },
+	{ "u64", (void *)&v_u64, 8, "u64", 0 },
+	{ "s8", (void *)&v_s8, 1, "s8", 0 },
+	{ "s16", (void *)&v_s16, 2, "s16", 0 },
+	{ "s32", (void *)&v_s32, 4, "s32", 0 },
+	{ "s64", (void *)&v_s64, 8, "s64", 0 },
+	{ "f32", (void *)&v_f32, 4, "f32", 0 },
+	{ "f64", (void *)&v_f64, 8, "f64", 0 },
+	{ "str", v_str, sizeof(v_str), "str", 0 },
+	{ "shape", &v_shape, sizeof(v_shape), "hex", 0 },
+	{ "big", v_big, sizeof(v_big), "hex", 0 },
+	{ "page", NULL, 4096, "hex", 1 },	/* touched anon page, pattern */
+	{ "fresh", NULL, 4096, "hex", 1 },	/* never-touched anon page */
+	{ "two", NULL, 8192, "hex", 1 },	/* two touched pages */
+};
+
+#define NVARS (sizeof(vars) / sizeof(vars[0]))
+
+static volatile uint64_t ticks;
+static long tick_us;
+
+static struct var *find(const char *name)
+{
+	for (size_t i = 0; i < NVARS; i++)
+		if (!strcmp(vars[i].name, name))
+			return &vars[i];
+	return NULL;
+}
+
+static void *ticker(void *arg)
+{
+	struct timespec next;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (;;) {
+		next.tv_nsec += tick_us * 1000;
+		while (next.tv_nsec >= 1000000000L) {
+			next.tv_nsec -= 1000000000L;
+			next.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		counter++;
+		ticks++;
+	}
+	return NULL;
+}
+
+static void *map_pages(size_t len, int touch)
+{
+	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(2);
+	}
+	if (touch)
+		for (size_t i = 0; i < len; i++)
+			p[i] = (uint8_t)(i * 7 + 3);
+	return p;
+}
+
+static int set_var(struct var *v, const char *val)
+{
+	char *end;
+
+	errno = 0;
+	if (!strcmp(v->type, "str")) {
+		memset(v->addr, 0, v->len);
+		strncpy(v->addr, val, v->len - 1);
+		return 0;
+	}
+	if (!strcmp(v->type, "f32")) {
+		*(volatile float *)v->addr = strtof(val, &end);
+	} else if (!strcmp(v->type, "f64")) {
+		*(volatile double *)v->addr = strtod(val, &end);
+	} else if (v->type[0] == 's') {
+		long long x = strtoll(val, &end, 0);
+
+		memcpy(v->addr, &x, v->len);	/* little-endian: low bytes */
+	} else if (v->type[0] == 'u') {
+		unsigned long long x = strtoull(val, &end, 0);
+
+		memcpy(v->addr, &x, v->len);
+	} else {
+		return -1;
+	}
+	return (errno || *end) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	char line[512], name[64], arg[400];
+	pthread_t thr;
+	FILE *in = stdin;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--tick-us") && i + 1 < argc) {
+			tick_us = atol(argv[++i]);
+		} else if (!strcmp(argv[i], "--cmd") && i + 1 < argc) {
+			in = fopen(argv[++i], "r+");
+			if (!in) {
+				perror("fopen");
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "usage: %s [--tick-us N] [--cmd FIFO]\n", argv[0]);
+			return 2;
+		}
+	}
+	for (size_t i = 0; i < sizeof(v_big); i++)
+		v_big[i] = (uint8_t)(i % 251);
+	find("page")->addr = map_pages(4096, 1);
+	find("fresh")->addr = map_pages(4096, 0);
+	find("two")->addr = map_pages(8192, 1);
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (size_t i = 0; i < NVARS; i++)
+		printf("var %s %p %zu %s\n", vars[i].name, vars[i].addr, vars[i].len, vars[i].type);
+	if (tick_us > 0 && pthread_create(&thr, NULL, ticker, NULL)) {
+		perror("pthread_create");
+		return 2;
+	}
+	printf("ready %d\n", (int)getpid());
+
+	while (fgets(line, sizeof(line), in)) {
+		struct var *v;
+		int n;
+
+		arg[0] = '\0';
+		n = sscanf(line, "%63s %399[^\n]", name, arg);
+		if (n < 1)
+			continue;
+		if (!strcmp(name, "exit")) {
+			printf("ok exit\n");
+			exit(n > 1 ? atoi(arg) : 0);
+		} else if (!strcmp(name, "exec")) {
+			printf("ok exec\n");
+			execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+			perror("exec");
+			return 2;
+		} else if (!strcmp(name, "fork")) {
+			pid_t pid = fork();
+
+			if (pid == 0) {
+				sleep(1000);
+				_exit(0);
+			}
+			printf("ok child %d\n", (int)pid);
+			continue;
+		} else if (!strcmp(name, "sleep")) {
+			usleep(atoi(arg) * 1000);
+			printf("ok sleep\n");
+			continue;
+		} else if (!strcmp(name, "ticks")) {
+			printf("ok ticks %" PRIu64 "\n", ticks);
+			continue;
+		}
+		/* Commands on a variable: "CMD NAME [VALUE]". */
+		char vname[64], val[336];
+
+		val[0] = '\0';
+		if (sscanf(arg, "%63s %335[^\n]", vname, val) < 1 || !(v = find(vname))) {
+			printf("err unknown variable\n");
+			continue;
+		}
+		if (!strcmp(name, "set")) {
+			printf(set_var(v, val) ? "err bad value\n" : "ok set\n");
+		} else if (!strcmp(name, "inc")) {
+			uint64_t x = 0, by = val[0] ? strtoull(val, NULL, 0) : 1;
+
+			memcpy(&x, v->addr, v->len < 8 ? v->len : 8);
+			x += by;
+			memcpy(v->addr, &x, v->len < 8 ? v->len : 8);
+			printf("ok inc\n");
+		} else if (!strcmp(name, "fill")) {
+			memset(v->addr, (int)strtol(val, NULL, 0), v->len);
+			printf("ok fill\n");
+		} else if (!strcmp(name, "dontneed")) {
+			printf(madvise(v->addr, v->len, MADV_DONTNEED) ? "err madvise\n" : "ok dontneed\n");
+		} else if (!strcmp(name, "touch")) {
+			for (size_t i = 0; i < v->len; i += 4096)
+				((volatile uint8_t *)v->addr)[i] = ((volatile uint8_t *)v->addr)[i];
+			printf("ok touch\n");
+		} else if (!strcmp(name, "unmap")) {
+			printf(!v->mapped || munmap(v->addr, v->len) ? "err unmap\n" : "ok unmap\n");
+		} else {
+			printf("err unknown command\n");
+		}
+	}
+	return 0;
+}
