@@ -9,6 +9,8 @@
 #   make check [KVER=...]     host tests + the in-guest suite on each kernel
 #   make demo  [KVER=...]     a short demonstration in the guest
 #   make C=1 / W=1            sparse / extra warnings, as in the kernel tree
+#   make tools                the umsampler CLI and trace-cmd/perf plugin (tracing/)
+#   make install              install them (PREFIX=/usr/local)
 #   make fetch                download the test kernels (cached)
 #   make clean
 
@@ -37,10 +39,10 @@ PROGS		:= $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROGS_SRCS))
 
 .PHONY: all module progs host-tests check demo fetch clean help
 
-all: module progs host-tests
+all: module progs host-tests tools
 
 help:
-	@sed -n '3,15p' Makefile
+	@sed -n '3,17p' Makefile
 
 # Builds for a test kernel happen in a mirror of the sources (symlinks), so that
 # several kernels' objects never mix with each other or with an in-tree build.
@@ -65,6 +67,7 @@ $(BUILD)/progs/%: tests/progs/%.c
 	$(HOST_CC) $(USER_CFLAGS) -o $@ $< -lpthread
 
 -include tests/host/Makefile.inc
+include tracing/Makefile.inc
 
 host-tests: $(HOST_TESTS)
 

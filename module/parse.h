@@ -23,7 +23,7 @@ enum ums_mode { UMS_MODE_ALWAYS = 0, UMS_MODE_CHANGE };
 
 struct ums_limits {			/* supplied by the caller (module params / host test) */
 	u64 max_len;			/* len > max_len -> -E2BIG */
-	u64 addr_limit;			/* addr + len > addr_limit -> -EFAULT (TASK_SIZE in kernel) */
+	u64 addr_limit;			/* addr + len > addr_limit -> -EFAULT (TASK_SIZE) */
 	u32 default_period_us;		/* when period_us= is omitted */
 	u32 min_period_us;		/* 100 */
 	u32 max_period_us;		/* e.g. 3600000000 (1 h) ; larger -> -EINVAL */

@@ -8,8 +8,8 @@
  *
  * Truncation rule for every function here: output is always NUL-terminated when size > 0, the
  * return value is strlen() of what was written, and what was written is a prefix of the full
- * rendering in which multi-byte units (a hex byte pair, a string escape, a hexdump line) are
- * never split.
+ * rendering in which units (a whole number, a hex byte pair, a string escape, a hexdump line)
+ * are never split.
  */
 #ifndef UMS_RENDER_H
 #define UMS_RENDER_H

@@ -27,7 +27,7 @@ say "fetch kernels: ${KVERS[*]}"
 scripts/kernels.sh fetch "${KVERS[@]}" || { echo "check: kernel fetch failed" >&2; exit 2; }
 
 say "build userspace and host tests"
-if ! make --no-print-directory progs host-tests; then
+if ! make --no-print-directory progs host-tests tools; then
 	echo "check: userspace build failed" >&2
 	exit 1
 fi

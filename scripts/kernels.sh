@@ -37,6 +37,8 @@ Commands:
   release KVER    print the release string (e.g. 6.1.0-56-amd64)
   kdir KVER       print the headers build dir (/lib/modules/<rel>/build)
   vmlinuz KVER    print the cached vmlinuz path
+  vmlinux KVER    print the cached uncompressed vmlinux (extracted on demand;
+                  bootable by QEMU through PVH)
   moddir KVER     print the cached /lib/modules/<release> path
   resolve KVER    print the release apt-cache currently resolves (no cache)
   list            print the known KVER names
@@ -148,6 +150,30 @@ ensure_headers() {
 		die "apt-get install linux-headers-$rel failed"
 }
 
+# Uncompressed ELF vmlinux from a bzImage (like scripts/extract-vmlinux).
+# QEMU boots it directly through its PVH entry point (CONFIG_PVH=y), which
+# skips firmware + in-guest decompression: ~5 s less per boot under TCG.
+extract_vmlinux() {
+	local in=$1 out=$2 magic tool off m
+	for magic in xz zstd gzip; do
+		case $magic in
+		xz) tool="xz -dc" m='\xfd7zXZ\x00' ;;
+		zstd) tool="zstd -dcq" m='\x28\xb5\x2f\xfd' ;;
+		gzip) tool="gzip -dc" m='\x1f\x8b\x08' ;;
+		esac
+		command -v "${tool%% *}" >/dev/null || continue
+		off=$(M=$m perl -0777 -ne '$m = eval qq{"$ENV{M}"}; my $i = index($_, $m); print $i' "$in")
+		[ "$off" -ge 0 ] || continue
+		tail -c +$((off + 1)) "$in" | $tool >"$out.tmp" 2>/dev/null || true
+		if [ "$(head -c 4 "$out.tmp" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+			mv "$out.tmp" "$out"
+			return 0
+		fi
+	done
+	rm -f "$out.tmp"
+	return 1
+}
+
 # Download + extract + depmod one release into the cache (atomic).
 download_extract() {
 	local kver=$1 rel=$2 d pkg tmp deb
@@ -180,6 +206,8 @@ download_extract() {
 	# Like the headers package's symlink, so a guest bind-mounting this
 	# moddir over /lib/modules/<rel> still sees the build dir.
 	ln -sfn "/usr/src/linux-headers-$rel" "$tmp/x/lib/modules/$rel/build"
+	extract_vmlinux "$tmp/x/boot/vmlinuz-$rel" "$tmp/x/boot/vmlinux-$rel" ||
+		note "could not extract an uncompressed vmlinux (vmrun will boot the bzImage)"
 	basename "$deb" >"$tmp/x/.deb"
 	touch "$tmp/x/.complete"
 	rm -rf "${d:?}/$rel"
@@ -234,7 +262,7 @@ main() {
 		for k in "$@"; do check_kver "$k"; done
 		for k in "$@"; do fetch_one "$k"; done
 		;;
-	release | kdir | vmlinuz | moddir | resolve)
+	release | kdir | vmlinuz | vmlinux | moddir | resolve)
 		[ $# -eq 1 ] || die "$cmd: need exactly one KVER"
 		check_kver "$1"
 		case "$cmd" in
@@ -253,6 +281,16 @@ main() {
 		vmlinuz)
 			rel=$(need_cached "$1")
 			echo "$(cache_dir "$1")/$rel/boot/vmlinuz-$rel"
+			;;
+		vmlinux)
+			rel=$(need_cached "$1")
+			local v
+			v="$(cache_dir "$1")/$rel/boot/vmlinux-$rel"
+			if [ ! -f "$v" ]; then
+				extract_vmlinux "$(cache_dir "$1")/$rel/boot/vmlinuz-$rel" "$v" ||
+					die "cannot extract vmlinux for $rel"
+			fi
+			echo "$v"
 			;;
 		moddir)
 			rel=$(need_cached "$1")

@@ -113,10 +113,10 @@ static void test_good(void)
 	static const struct want w[] = {
 		{ "1234 0x1000 16", 1, UMS_OP_ADD, 1, 1234, 0, 0x1000, 16, 10000, UMS_VT_HEX, 0,
 		  false, "" },
-		{ "add pid=1 addr=4096 len=8", 1, UMS_OP_ADD, 1, 1, 0, 4096, 8, 10000, UMS_VT_HEX, 0,
-		  false, "" },
-		{ "add len=010 addr=0X1f pid=07", 1, UMS_OP_ADD, 1, 7, 0, 0x1f, 8, 10000, UMS_VT_HEX,
+		{ "add pid=1 addr=4096 len=8", 1, UMS_OP_ADD, 1, 1, 0, 4096, 8, 10000, UMS_VT_HEX,
 		  0, false, "" },
+		{ "add len=010 addr=0X1f pid=07", 1, UMS_OP_ADD, 1, 7, 0, 0x1f, 8, 10000,
+		  UMS_VT_HEX, 0, false, "" },
 		{ "add pid=42 addr=0x7fff0000 type=u32", 1, UMS_OP_ADD, 1, 42, 0, 0x7fff0000, 4,
 		  10000, UMS_VT_U32, 0, false, "" },
 		{ "add pid=42 addr=0x7fff0000 type=f64 len=8 period_us=100 mode=change fault "
@@ -132,13 +132,14 @@ static void test_good(void)
 		  UMS_VT_HEX, 0, false, "" },
 		{ "add pid=1 addr=1 len=1 name=abcdefghijklmnopqrstuvwxyz01234", 1, UMS_OP_ADD, 1,
 		  1, 0, 1, 1, 10000, UMS_VT_HEX, 0, false, "abcdefghijklmnopqrstuvwxyz01234" },
-		{ "add pid=1 addr=1 len=1 name=r1x", 1, UMS_OP_ADD, 1, 1, 0, 1, 1, 10000, UMS_VT_HEX,
-		  0, false, "r1x" },
+		{ "add pid=1 addr=1 len=1 name=r1x", 1, UMS_OP_ADD, 1, 1, 0, 1, 1, 10000,
+		  UMS_VT_HEX, 0, false, "r1x" },
 		{ "add pid=1 addr=1 len=1 name=R12", 1, UMS_OP_ADD, 1, 1, 0, 1, 1, 10000,
 		  UMS_VT_HEX, 0, false, "R12" },
 		{ "  \t add\t pid=5   addr=0x10\tlen=2 \t ", 1, UMS_OP_ADD, 1, 5, 0, 0x10, 2, 10000,
 		  UMS_VT_HEX, 0, false, "" },
-		{ "1 0x1000 4\r", 1, UMS_OP_ADD, 1, 1, 0, 0x1000, 4, 10000, UMS_VT_HEX, 0, false, "" },
+		{ "1 0x1000 4\r", 1, UMS_OP_ADD, 1, 1, 0, 0x1000, 4, 10000, UMS_VT_HEX, 0, false,
+		  "" },
 		{ "del 7", 1, UMS_OP_DEL_ID, 1, 0, 7, 0, 0, 0, 0, 0, false, "" },
 		{ "del 0xffffffff", 1, UMS_OP_DEL_ID, 1, 0, 0xffffffff, 0, 0, 0, 0, 0, false, "" },
 		{ "del 0", 1, UMS_OP_DEL_ID, 1, 0, 0, 0, 0, 0, 0, 0, false, "" },
@@ -169,8 +170,8 @@ static void test_good(void)
 		memset(&pe, 0xa5, sizeof(pe));
 		r = ums_parse(w[i].in, strlen(w[i].in), &lim, cmds, 8, &pe);
 		if (w[i].count <= 0) {
-			ok(r == w[i].count, "\"%s\" -> %d (got %d: %s)", show(w[i].in, strlen(w[i].in)),
-			   w[i].count, r, r < 0 ? pe.msg : "");
+			ok(r == w[i].count, "\"%s\" -> %d (got %d: %s)",
+			   show(w[i].in, strlen(w[i].in)), w[i].count, r, r < 0 ? pe.msg : "");
 			continue;
 		}
 		c = &cmds[w[i].count - 1];
@@ -222,10 +223,10 @@ static void test_messages(void)
 		{ "add pid=1 addr=1 len=1 name=r5", "line 1: name 'r5' is reserved for auto names "
 		  "(r<ID>)" },
 		{ "add pid=1 addr=1 len=1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		  "line 1: unexpected word 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' (expected key=value "
-		  "or 'fault')" },
-		{ "add pid=1 addr=0xffffffff81000000 len=4", "line 1: addr 0xffffffff81000000 len 4 "
-		  "beyond user address limit 0x7ffffffff000" },
+		  "line 1: unexpected word 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' "
+		  "(expected key=value or 'fault')" },
+		{ "add pid=1 addr=0xffffffff81000000 len=4",
+		  "line 1: addr 0xffffffff81000000 len 4 beyond user address limit 0x7ffffffff000" },
 	};
 	struct ums_cmd cmds[4];
 	struct ums_perr pe;
@@ -263,7 +264,8 @@ static void test_misc(void)
 	ok(ums_parse_line("", 0, 9, &lim, cmds, &pe) == 1 && cmds[0].line == 9, "empty line -> 1");
 	ok(ums_parse_line("clear", 5, 9, &lim, cmds, NULL) == 0 && cmds[0].line == 9 &&
 	   cmds[0].op == UMS_OP_CLEAR, "parse_line clear, NULL perr");
-	ok(ums_parse_line("clear x", 7, 9, &lim, cmds, NULL) == -EINVAL, "parse_line error, NULL perr");
+	ok(ums_parse_line("clear x", 7, 9, &lim, cmds, NULL) == -EINVAL,
+	   "parse_line error, NULL perr");
 
 	ok(ums_parse_count_lines("", 0) == 0, "count_lines empty");
 	ok(ums_parse_count_lines("a", 1) == 1, "count_lines no newline");
@@ -272,7 +274,8 @@ static void test_misc(void)
 	ok(ums_parse_count_lines("\n\n\n", 3) == 3, "count_lines blank lines");
 
 	ok(!strcmp(ums_vtype_name(UMS_VT_HEX), "hex") && !strcmp(ums_vtype_name(UMS_VT_U8), "u8") &&
-	   !strcmp(ums_vtype_name(UMS_VT_S64), "s64") && !strcmp(ums_vtype_name(UMS_VT_F32), "f32") &&
+	   !strcmp(ums_vtype_name(UMS_VT_S64), "s64") &&
+	   !strcmp(ums_vtype_name(UMS_VT_F32), "f32") &&
 	   !strcmp(ums_vtype_name(UMS_VT_STR), "str") && !strcmp(ums_vtype_name(UMS_VT_NR), "?") &&
 	   !strcmp(ums_vtype_name(~0U), "?"), "vtype names");
 	ok(ums_vtype_size(UMS_VT_HEX) == 0 && ums_vtype_size(UMS_VT_STR) == 0 &&
@@ -300,7 +303,8 @@ static int errno_of(const char *name)
 		const char *n;
 		int e;
 	} t[] = {
-		{ "EINVAL", EINVAL }, { "EFAULT", EFAULT }, { "E2BIG", E2BIG }, { "ENOENT", ENOENT },
+		{ "EINVAL", EINVAL }, { "EFAULT", EFAULT }, { "E2BIG", E2BIG },
+		{ "ENOENT", ENOENT },
 		{ "ESRCH", ESRCH }, { "EPERM", EPERM }, { "ENOSPC", ENOSPC }, { "EEXIST", EEXIST },
 		{ "ERANGE", ERANGE }, { "EBUSY", EBUSY }, { "ENOMEM", ENOMEM },
 	};

@@ -191,7 +191,7 @@ sub DESTROY { $_[0]->kill }
 
 package Ums;
 
-push @EXPORT, qw(trace_on trace_off trace_clear trace_lines slab_exact dmesg_lines
+push @EXPORT, qw(trace_on trace_off trace_clear trace_lines trace_mark slab_exact dmesg_lines
 		 reap_target);
 
 our $TRACE = '/sys/kernel/tracing';
@@ -230,6 +230,9 @@ sub trace_off {
 
 sub trace_clear { _wr("$TRACE/trace", '') }
 
+# Write a marker line into the trace buffer (ordered with the events by timestamp).
+sub trace_mark { _wr("$TRACE/trace_marker", $_[0]) }
+
 # Current trace buffer (non-consuming), event lines only (comment lines dropped).
 sub trace_lines {
 	my $s = rd("$TRACE/trace") // '';
@@ -240,6 +243,7 @@ sub trace_lines {
 # count is the number of objects really allocated (SLUB counts cpu slabs as in use).
 sub slab_exact {
 	my ($cache) = @_;
+	local $_;
 	_wr("/sys/kernel/slab/$cache/shrink", '1');
 	return slab_count($cache);
 }
