@@ -77,6 +77,9 @@ check:
 demo:
 	scripts/demo.sh $(if $(KVER),$(KVER),6.12)
 
+# Not Kbuild's clean on M=$(CURDIR): it would also delete the cached kernels'
+# modules under build/cache. The kernel cache survives `make clean`.
 clean:
-	rm -rf $(BUILD)/kmod $(BUILD)/progs $(BUILD)/host
-	-test ! -d "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD)/kmod $(BUILD)/progs $(BUILD)/host $(BUILD)/tracing
+	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd module/modules.order
+	rm -f Module.symvers modules.order .*.cmd .module-common.o

@@ -396,11 +396,8 @@ static void ums_batch_abort(struct ums_batch *b, u32 first_id)
 
 static void ums_first_deadline(struct ums_region *r, u64 now)
 {
-	/*
-	 * Align deadlines to multiples of the period so that regions with the
-	 * same period share wake-ups and, per mm, one attach.
-	 */
-	r->deadline = (div64_u64(now, r->period_ns) + 1) * r->period_ns;
+	/* Sample at once; umsd_advance() then aligns the deadlines to the period. */
+	r->deadline = now;
 }
 
 /*

@@ -163,11 +163,20 @@ static void umsd_sample(struct ums_region *r, struct mm_struct *mm)
 	}
 }
 
-/* Advance @r's deadline past @now by whole periods, counting skipped ones. */
+/*
+ * Advance @r's deadline past @now by whole periods, counting skipped ones.
+ * After the first sample (taken as soon as the region is added), deadlines
+ * move to multiples of the period, so that regions with the same period share
+ * wake-ups and, per mm, one attach.
+ */
 static void umsd_advance(struct ums_region *r, u64 now)
 {
 	u64 skipped;
 
+	if (r->nr_samples == 1) {
+		r->deadline = (div64_u64(now, r->period_ns) + 1) * r->period_ns;
+		return;
+	}
 	r->deadline += r->period_ns;
 	if (r->deadline > now)
 		return;

@@ -133,18 +133,27 @@ struct ums_region {
 };
 
 /**
- * struct ums_stats - global sampler statistics, written by the sampler only.
+ * struct ums_stats - global sampler statistics, written by the sampler only
+ * @ticks:		sampler passes (wake-ups)
+ * @samples:		region samples taken
+ * @bytes:		bytes copied
+ * @partial:		samples with UMS_F_PARTIAL
+ * @emitted:		samples emitted as events (a chunked sample counts once)
+ * @missed:		whole periods skipped because the sampler was late
+ * @late_max_ns:	largest lateness seen
+ * @targets_gone:	targets found exited or exec'd
+ * @cpu_ns:		time spent in sampling passes
  */
 struct ums_stats {
-	u64 ticks;		/* sampler wake-ups that did work */
-	u64 samples;		/* region samples taken */
-	u64 bytes;		/* bytes copied */
-	u64 partial;		/* samples with UMS_F_PARTIAL */
-	u64 emitted;		/* samples emitted as events (all chunks count once) */
-	u64 missed;		/* whole periods skipped because the sampler was late */
+	u64 ticks;
+	u64 samples;
+	u64 bytes;
+	u64 partial;
+	u64 emitted;
+	u64 missed;
 	u64 late_max_ns;
 	u64 targets_gone;
-	u64 cpu_ns;		/* time spent in sampling passes */
+	u64 cpu_ns;
 };
 
 /* main.c: module parameters */

@@ -40,6 +40,14 @@ else
 	fail=1
 fi
 
+say "test-bed self-test on ${KVERS[0]}: the runner fails on a non-zero exit and a kernel WARNING"
+if prove -f --exec bash tests/host/vmrun-selftest.sh :: "${KVERS[0]}"; then
+	result[testbed]=PASS
+else
+	result[testbed]=FAIL
+	fail=1
+fi
+
 for k in "${KVERS[@]}"; do
 	say "kernel $k: build module (W=1, sparse, -Werror)"
 	log=build/kmod/$k.build.log
@@ -74,9 +82,10 @@ done
 
 elapsed=$(($(date +%s) - start))
 say "summary"
-printf '  %-6s %s\n' host "${result[host]}"
+printf '  %-8s %s\n' host "${result[host]}"
+printf '  %-8s %s\n' testbed "${result[testbed]}"
 for k in "${KVERS[@]}"; do
-	printf '  %-6s %s\n' "$k" "${result[$k]:-not run}"
+	printf '  %-8s %s\n' "$k" "${result[$k]:-not run}"
 done
 if [ "$fail" -eq 0 ]; then
 	echo "check: ALL PASSED (${KVERS[*]}) in ${elapsed}s"
