@@ -66,7 +66,7 @@ for k in "${KVERS[@]}"; do
 	# shellcheck disable=SC2086
 	scripts/vmrun --kernel "$k" --timeout "${UMS_VM_TIMEOUT:-900}" --quiet -- \
 		env UMS_KO="$REPO/build/kmod/$k/module/umsampler.ko" UMS_PROGS="$REPO/build/progs" \
-		prove -f ${UMS_TESTS:-tests/guest/*.t}
+		prove -f --nocolor ${UMS_TESTS:-tests/guest/*.t}
 	rc=$?
 	# prove's output is in the console log; show its summary.
 	vmlog=build/vm/$k-console.log

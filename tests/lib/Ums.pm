@@ -10,6 +10,7 @@ package Ums;
 
 use strict;
 use warnings;
+no warnings 'portable';	# hex() of 64-bit addresses
 use Errno;
 use Fcntl;
 use IPC::Open2;
