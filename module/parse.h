@@ -18,6 +18,14 @@ enum ums_op { UMS_OP_ADD = 0, UMS_OP_DEL_ID, UMS_OP_DEL_PID, UMS_OP_DEL_NAME, UM
 	UMS_OP_SYNC, UMS_OP_NR };
 enum ums_mode { UMS_MODE_ALWAYS = 0, UMS_MODE_CHANGE };
 
+/*
+ * ABI shared with userspace decoders: largest `data` payload of one umsampler:sample event; longer regions are
+ * chunked. Binary events could carry ~3 KiB, but the text rendering (3
+ * characters per byte via __print_hex) must fit the kernel's trace_seq
+ * (PAGE_SIZE on 6.1), or /sys/kernel/tracing/trace shows "[LINE TOO BIG]".
+ */
+#define UMS_EVENT_CHUNK		1024
+
 #define UMS_NAME_LEN	32		/* buffer size: up to 31 chars + NUL */
 #define UMS_LINE_MAX	512		/* longest accepted line in bytes (without its '\n') */
 

@@ -65,13 +65,6 @@ enum ums_region_op { UMS_REG_ADD, UMS_REG_DEL, UMS_REG_GONE, UMS_REG_SYNC };
 /* umsampler:region `reason` (for op=gone; UMS_WHY_NONE otherwise) */
 enum ums_gone_why { UMS_WHY_NONE, UMS_WHY_EXIT, UMS_WHY_EXEC, UMS_WHY_UNMAPPED };
 
-/*
- * Largest `data` payload of one umsampler:sample event; longer regions are
- * chunked. Binary events could carry ~3 KiB, but the text rendering (3
- * characters per byte via __print_hex) must fit the kernel's trace_seq
- * (PAGE_SIZE on 6.1), or /sys/kernel/tracing/trace shows "[LINE TOO BIG]".
- */
-#define UMS_EVENT_CHUNK		1024
 
 /**
  * struct ums_slot - one published sample of a region (two per region, latched)

@@ -17,6 +17,8 @@ use Ums;
 $SIG{__WARN__} = sub { warn @_ unless $_[0] =~ /^Hexadecimal number > 0xffffffff non-portable/ };
 
 my $T0 = time;
+my $TL = $T0;
+sub lap { note(sprintf('%s: %.1f s', $_[0], time - $TL)); $TL = time }
 my $UNMAPPED_LIMIT = 4;
 
 ums_unload() if ums_loaded();
@@ -93,6 +95,7 @@ sub gone_events {
 	trace_off() if $tracing;
 }
 
+lap('exit');
 # ---------------------------------------------------------------------------
 # exec: same pid, new mm -> reason=exec
 {
@@ -124,6 +127,7 @@ sub gone_events {
 	$t->kill;
 }
 
+lap('exec');
 # ---------------------------------------------------------------------------
 # munmap: partial samples, then op=gone reason=unmapped after unmapped_limit
 {
@@ -172,6 +176,36 @@ sub gone_events {
 	$t->kill;
 }
 
+lap('unmap');
+# ---------------------------------------------------------------------------
+# a region longer than one event chunk: every umsampler:sample event ($Ums::CHUNK-byte
+# chunks) renders completely in the text trace
+SKIP: {
+	skip 'no umsampler tracepoints', 3 unless $tracing;
+	my $t = Ums::target();
+	ctl($t->add_line('big', name => 'bigev', period_us => 50000) . "\n");
+	my $id = reg_by_name('bigev')->{id};
+	trace_on(sample => "id == $id");
+	my $len = $t->len('big');
+	my @offs = map { $_ * $Ums::CHUNK } 0 .. int(($len - 1) / $Ums::CHUNK);
+	ok(wait_for(sub { grep({ /offset=$offs[-1]\b/ } trace_lines()) >= 2 }, 10),
+	   'big: chunked events traced');
+	Ums::_wr('/sys/kernel/tracing/events/umsampler/sample/enable', '0');
+	my @ev = grep { /\bsample: / } trace_lines();
+	trace_off();
+	# ftrace prints the bytes as "%*ph" groups of 16 (6.1 without a space between groups)
+	my @bad = grep {
+		my ($off, $hex) = / vtype=hex flags=(?:changed)? value=0 offset=(\d+) data=([0-9a-f ]+?)\s*$/;
+		!defined $hex || ($hex =~ tr/0-9a-f//) != 2 * ($len - $off < $Ums::CHUNK ? $len - $off : $Ums::CHUNK)
+	} @ev;
+	is(scalar(@bad), 0, 'big: every sample event of a 10000-byte region renders (vtype, flags, data)')
+		or diag('e.g.: ' . substr($bad[0], 0, 200));
+	my %off = map { /offset=(\d+)/ ? ($1 => 1) : () } @ev;
+	is(join(',', sort { $a <=> $b } keys %off), join(',', @offs), "big: chunk offsets @offs");
+	ctl("del name=bigev\n");
+	$t->kill;
+}
+lap('big events');
 # ---------------------------------------------------------------------------
 # fork: the child of a registered target is not sampled until registered
 {
@@ -203,6 +237,7 @@ sub gone_events {
 	$t->kill;
 }
 
+lap('fork');
 # ---------------------------------------------------------------------------
 # two regions of one pid: deleting one keeps the other sampling
 {
@@ -225,6 +260,7 @@ sub gone_events {
 	$t->kill;
 }
 
+lap('del');
 # ---------------------------------------------------------------------------
 # pid reuse: a new process with the pid of a registered, dead one is never
 # sampled under the old registration (forced with ns_last_pid)
@@ -234,7 +270,10 @@ SKIP: {
 	my $old = Ums::target();
 	my $pid = $old->pid;
 	ctl($old->add_line('counter', name => 'reuse', period_us => 2000000) . "\n");
-	ok(wait_for(sub { sampled('reuse') }, 8), 'reuse: sampled once (period 2 s)');
+	# the first sample is taken right after the add, the second on a 2 s boundary:
+	# from then on there are ~2 s until the next sample
+	ok(wait_for(sub { (reg_by_name('reuse') // { samples => 0 })->{samples} >= 2 }, 8),
+	   'reuse: sampled on a period boundary (period 2 s)');
 	my $id = reg_by_name('reuse')->{id};
 	my $g0 = stats()->{targets_gone};
 	$old->cmd('exit');
@@ -272,6 +311,7 @@ SKIP: {
 	$new->kill;
 }
 
+lap('reuse');
 # ---------------------------------------------------------------------------
 # 50 targets x 4 regions at 1 ms, all killed at once
 {
@@ -311,20 +351,43 @@ SKIP: {
 	trace_off() if $tracing;
 }
 
+# an open debugfs file pins the module; rmmod works once it is closed
+{
+	my $t = Ums::target();
+	ctl($t->add_line('counter', name => 'pin', period_us => 1000) . "\n");
+	ok(wait_for(sub { sampled('pin') }, 10), 'pin: sampled');
+	open(my $fh, '<', dbg('values/pin')) or die "values/pin: $!";
+	open(my $fs, '<', dbg('stats')) or die "stats: $!";
+	isnt(system('rmmod umsampler 2>/dev/null'), 0, 'pin: rmmod refused while debugfs files are open');
+	ok(ums_loaded() && -e dbg('values/pin'), 'pin: module and region still there');
+	my $v = <$fh>;
+	like($v // '', qr/^\d+\n\z/, 'pin: open values file still readable');
+	close $fh;
+	close $fs;
+	ok(wait_for(sub { sampled('pin') }, 5), 'pin: still sampling');
+	$t->kill;
+}
 ok(ums_unload(), 'rmmod');
 
+lap('many');
 # ---------------------------------------------------------------------------
 # rmmod with active regions, repeated: no pid/mm_struct/task_struct leak
 {
-	my $ITER = 50;
+	my $ITER = $ENV{UMS_RMMOD_ITER} // 50;
 	my @keep = map { Ums::target() } 1 .. 3;
 	sleep 0.5;
 	my @caches = grep { defined slab_exact($_) } qw(pid mm_struct task_struct);
 	my %base = map { $_ => slab_exact($_) } @caches;
 	note('baseline ' . join(' ', map { "$_=$base{$_}" } @caches));
 	my ($fails, $loadfail) = (0, 0);
+	# load from tmpfs: reading the .ko over 9p on every iteration is slow
+	my $ko = "/tmp/umsampler-loop-$$.ko";
+	system('cp', $Ums::KO, $ko) == 0 or $ko = $Ums::KO;
+	my %tm = (insmod => 0, rmmod => 0);
 	for my $i (1 .. $ITER) {
-		if (system('insmod', $Ums::KO, 'period_us=1000') != 0) { $loadfail++; last }
+		my $t0 = time;
+		if (system('insmod', $ko, 'period_us=1000') != 0) { $loadfail++; last }
+		$tm{insmod} += time - $t0;
 		my $fresh = Ums::target();
 		my @l;
 		for my $k (0 .. $#keep) {
@@ -344,9 +407,13 @@ ok(ums_unload(), 'rmmod');
 		} elsif ($i % 4 == 2) {
 			Ums::_wr(dbg('enabled'), '0');
 		}
+		$t0 = time;
 		$fails++ if system('rmmod', 'umsampler') != 0;
+		$tm{rmmod} += time - $t0;
 		$fresh->kill;
 	}
+	unlink $ko if $ko ne $Ums::KO;
+	note(sprintf('rmmod loop: insmod %.2f s, rmmod %.2f s per iteration', $tm{insmod} / $ITER, $tm{rmmod} / $ITER));
 	is($loadfail, 0, "rmmod loop: $ITER insmods succeeded");
 	is($fails, 0, "rmmod loop: $ITER adds and rmmods with active regions succeeded");
 	ok(!ums_loaded(), 'rmmod loop: module unloaded');
@@ -365,5 +432,6 @@ ok(ums_unload(), 'rmmod');
 	$_->kill for @keep;
 }
 
+lap('rmmod loop');
 note(sprintf('20-lifecycle.t guest time %.1f s', time - $T0));
 done_testing();

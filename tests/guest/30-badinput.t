@@ -17,6 +17,9 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Ums;
 
+# Ums.pm's hex() of 64-bit addresses warns under `use warnings` (harmless on x86_64)
+$SIG{__WARN__} = sub { warn @_ unless $_[0] =~ /^Hexadecimal number > 0xffffffff non-portable/ };
+
 my $T0 = time;
 my $MAX_REGIONS = 8;
 my $BAD = "$FindBin::Bin/../data/bad-lines.txt";
@@ -50,7 +53,7 @@ sub state_text {
 		    map { "$_\n" } @files);
 }
 
-my $STATE = state_text();
+our $STATE = state_text();
 like($STATE, qr/\Q$HDR\E(?:\d+ $PA .*\n){3}regions=3 targets=1\n/, 'state: 3 regions on one target');
 
 sub unescape {
@@ -115,8 +118,28 @@ bad_write("add pid=$PA addr=0x1000 len=4\n", EFAULT, 1, 'unmapped 0x1000 in a li
 bad_write("$PA 0x1000 4\n", EFAULT, 1, 'unmapped 0x1000, shorthand');
 bad_write("add pid=$PA addr=0xffff888000000000 len=8\n", EFAULT, 1, 'kernel-half address');
 bad_write("add pid=$PA addr=0xffffffffff600000 len=8\n", EFAULT, 1, 'vsyscall page');
-bad_write(sprintf("add pid=%d addr=0x%x len=8192\n", $PA, $A->{var}{page}{addr}), EFAULT, 1,
-	  'range running past a mapping');
+{
+	# a target with a second thread: its stack has a PROT_NONE guard page
+	my $C = Ums::target('--tick-us', 1000000);
+	my $PA = $C->pid;
+	my @maps = map { /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \d+\s*(.*)$/ ? [hex($1), hex($2), $3, $4] : () }
+		split /\n/, rd("/proc/$PA/maps") // '';
+	my ($edge) = grep { my $m = $_; $m->[2] =~ /^r/ && !grep { $_->[0] == $m->[1] } @maps } @maps;
+	bad_write(sprintf("add pid=%d addr=0x%x len=8\n", $PA, $edge->[1] - 4), EFAULT, 1,
+		  'range running past the end of a mapping') if $edge;
+	bad_write(sprintf("add pid=%d addr=0x%x len=4096\n", $PA, $edge->[1] - 4095), EFAULT, 1,
+		  'range running past the end of a mapping (one page)') if $edge;
+	my ($noread) = grep { $_->[2] =~ /^-/ } @maps;
+	bad_write(sprintf("add pid=%d addr=0x%x len=4\n", $PA, $noread->[0]), EFAULT, 1,
+		  "mapping without read permission ($noread->[2] $noread->[3])") if $noread;
+	my ($vvar) = grep { $_->[3] eq '[vvar]' } @maps;
+	bad_write(sprintf("add pid=%d addr=0x%x len=8\n", $PA, $vvar->[0]), EFAULT, 1,
+		  '[vvar] (VM_IO|VM_PFNMAP)') if $vvar;
+	ok($edge && $noread, 'maps: found a mapping edge and a non-readable mapping')
+		or diag(rd("/proc/$PA/maps"));
+	$C->kill;
+	is(state_text(), $STATE, 'maps: state unchanged after the extra target exited');
+}
 bad_write("add pid=$PA addr=$cnt len=65537\n", E2BIG, 1, 'len = max_len + 1');
 {
 	open(my $p, '>', '/sys/module/umsampler/parameters/max_len') or die "max_len param: $!";
@@ -164,13 +187,18 @@ bad_write("clear\n" . $A->add_line('u8', name => 'good7') . "\ndel name=nope\n",
 bad_write("sync\nclear\nadd pid=2 addr=0x1000 len=4\n", EINVAL, 3, 'sync, clear, kernel thread');
 # ids consumed by failed batches are not skipped: the next add gets the next id
 {
-	my $max_id = 0;
-	$max_id = $_->{id} > $max_id ? $_->{id} : $max_id for regions();
+	my $idof = sub { my ($n) = @_; my ($r) = grep { $_->{name} eq $n } regions(); $r ? $r->{id} : -1 };
+	ctl($A->add_line('u8', name => 'idprobe') . "\n");
+	my $id0 = $idof->('idprobe');
+	ctl("del name=idprobe\n");
+	isnt(ctl_errno(join("\n", map { $A->add_line('u8', name => "idf$_") } 1 .. 3) . "\nbogus\n"), 0,
+	     'ids: failing batch of 3 adds');
+	isnt(ctl_errno(join("\n", map { $A->add_line('u8', name => "idg$_") } 1 .. 3) . "\nadd pid=$PA addr=0x1000 len=4\n"), 0,
+	     'ids: failing batch of 3 adds + unmapped');
 	ctl($A->add_line('u8', name => 'idcheck') . "\n");
-	my ($r) = grep { $_->{name} eq 'idcheck' } regions();
-	is($r->{id}, $max_id + 1, 'failed batches did not consume ids');
+	is($idof->('idcheck'), $id0 + 1, 'ids: failed batches did not consume ids');
 	ctl("del name=idcheck\n");
-	$STATE = state_text();
+	is(state_text(), $STATE, 'ids: state restored');
 }
 
 # ---------------------------------------------------------------------------
@@ -209,7 +237,7 @@ bad_write('#' x (1 << 20), E2BIG, undef, '1 MiB write');
 like(rd('control'), qr/^E2BIG: write of 1048576 bytes/, '1 MiB write: message names the size');
 bad_write("\n" x ((256 << 10) + 1), E2BIG, undef, '256 KiB + 1 of newlines');
 is(ctl_errno("\n" x (256 << 10)), 0, '256 KiB of newlines (262144 empty lines) accepted');
-is(ctl_errno(("# " . ('c' x 60) . "\n") x int((256 << 10) / 63)), 0, '256 KiB of comments accepted');
+is(ctl_errno(scalar("# " . ('c' x 60) . "\n") x int((256 << 10) / 63)), 0, '256 KiB of comments accepted');
 is(state_text(), $STATE, 'big no-op writes changed nothing');
 is(ctl_errno(''), 0, 'zero-length write is a no-op');
 {

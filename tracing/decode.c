@@ -1,0 +1,722 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * decode.c - reading umsampler recordings into a stream of complete samples.
+ *
+ * Owns: the chunk reassembler (by (id, seq), in offset order; a sample is complete when its
+ * chunks cover the region length from the umsampler:region event, or, without one, when a
+ * short (< UMS_EVENT_CHUNK) chunk ends a gap-free run; pending samples are emitted when the
+ * region's seq changes and at the end of the stream), the trace.dat reader (libtracecmd), the
+ * perf.data path (perf script + tracing/umsampler-perf.py, whose CSV is the same format) and
+ * the CSV row writer.  An incomplete sample (chunks lost) is emitted with the missing bytes
+ * zeroed and the `partial` flag set, by both this code and umsampler-perf.py.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <trace-cmd/trace-cmd.h>
+#include <traceevent/event-parse.h>
+
+#include "decode.h"
+#include "render.h"
+
+#define UMS_MAX_SAMPLE	(16U << 20)	/* sanity bound for offset + len of a chunk */
+
+/* ---- reassembler ---- */
+
+struct ums_rstate {
+	u32 id;
+	bool known;		/* meta valid (a region event was seen) */
+	bool weak;		/* meta from a del/gone event only */
+	bool pending;		/* a sample is being assembled */
+	struct ums_region_meta meta;
+	/* the pending sample: fields of its first chunk */
+	u64 seq, time_ns, addr, late_ns;
+	s32 pid;
+	u8 vtype, flags;
+	u8 *buf;
+	size_t cap, end, covered;
+};
+
+struct ums_asm {
+	struct ums_rstate *st;	/* sorted by id */
+	size_t n, cap;
+	ums_sample_fn fn;
+	void *arg;
+	char *vbuf;		/* value text */
+	size_t vcap;
+};
+
+struct ums_asm *ums_asm_new(ums_sample_fn fn, void *arg)
+{
+	struct ums_asm *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->fn = fn;
+	a->arg = arg;
+	return a;
+}
+
+void ums_asm_free(struct ums_asm *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->n; i++)
+		free(a->st[i].buf);
+	free(a->st);
+	free(a->vbuf);
+	free(a);
+}
+
+static struct ums_rstate *ums_asm_find(const struct ums_asm *a, u32 id, size_t *pos)
+{
+	size_t lo = 0, hi = a->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (a->st[mid].id == id)
+			return &a->st[mid];
+		if (a->st[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (pos)
+		*pos = lo;
+	return NULL;
+}
+
+static struct ums_rstate *ums_asm_get(struct ums_asm *a, u32 id)
+{
+	struct ums_rstate *st, *nst;
+	size_t pos = 0;
+
+	st = ums_asm_find(a, id, &pos);
+	if (st)
+		return st;
+	if (a->n == a->cap) {
+		size_t ncap = a->cap ? 2 * a->cap : 16;
+
+		nst = realloc(a->st, ncap * sizeof(*nst));
+		if (!nst)
+			return NULL;
+		a->st = nst;
+		a->cap = ncap;
+	}
+	memmove(&a->st[pos + 1], &a->st[pos], (a->n - pos) * sizeof(*a->st));
+	a->n++;
+	st = &a->st[pos];
+	memset(st, 0, sizeof(*st));
+	st->id = id;
+	return st;
+}
+
+const struct ums_region_meta *ums_asm_lookup(const struct ums_asm *a, u32 id)
+{
+	const struct ums_rstate *st = ums_asm_find(a, id, NULL);
+
+	return st && st->known ? &st->meta : NULL;
+}
+
+int ums_asm_region(struct ums_asm *a, const struct ums_region_meta *m)
+{
+	struct ums_rstate *st = ums_asm_get(a, m->id);
+
+	if (!st)
+		return -ENOMEM;
+	/* del/gone of a region never named before still tell its name and length */
+	if (m->op == UMS_REGOP_ADD || m->op == UMS_REGOP_SYNC || !st->known) {
+		st->meta = *m;
+		st->meta.name[sizeof(st->meta.name) - 1] = '\0';
+		st->known = true;
+		st->weak = m->op != UMS_REGOP_ADD && m->op != UMS_REGOP_SYNC;
+	}
+	return 0;
+}
+
+int ums_asm_region_hint(struct ums_asm *a, const struct ums_region_meta *m)
+{
+	const struct ums_rstate *st = ums_asm_find(a, m->id, NULL);
+	bool strong = m->op == UMS_REGOP_ADD || m->op == UMS_REGOP_SYNC;
+
+	if (st && st->known && !(st->weak && strong))
+		return 0;
+	return ums_asm_region(a, m);
+}
+
+/* Make st->buf hold at least size bytes, new bytes zeroed. */
+static int ums_rstate_reserve(struct ums_rstate *st, size_t size)
+{
+	size_t ncap = st->cap ? st->cap : 64;
+	u8 *nb;
+
+	if (size <= st->cap)
+		return 0;
+	while (ncap < size)
+		ncap *= 2;
+	nb = realloc(st->buf, ncap);
+	if (!nb)
+		return -ENOMEM;
+	memset(nb + st->cap, 0, ncap - st->cap);
+	st->buf = nb;
+	st->cap = ncap;
+	return 0;
+}
+
+static int ums_asm_emit(struct ums_asm *a, struct ums_rstate *st)
+{
+	size_t size = st->end, need;
+	struct ums_sample s;
+	int ret;
+
+	if (st->known && st->meta.length > size && st->meta.length <= UMS_MAX_SAMPLE)
+		size = st->meta.length;
+	if (ums_rstate_reserve(st, size))
+		return -ENOMEM;
+	need = ums_value_bufsize(size);
+	if (need > a->vcap) {
+		char *nb = realloc(a->vbuf, need);
+
+		if (!nb)
+			return -ENOMEM;
+		a->vbuf = nb;
+		a->vcap = need;
+	}
+	memset(&s, 0, sizeof(s));
+	s.time_ns = st->time_ns;
+	s.id = st->id;
+	s.pid = st->pid;
+	s.addr = st->addr;
+	s.seq = st->seq;
+	s.late_ns = st->late_ns;
+	s.vtype = st->vtype;
+	s.flags = st->flags | (st->covered < size ? UMS_F_PARTIAL : 0);
+	s.name = st->known ? st->meta.name : "";
+	s.data = st->buf;
+	s.len = size;
+	ums_render_value(a->vbuf, a->vcap, s.vtype, s.data, s.len, s.flags & UMS_F_PARTIAL);
+	s.value = a->vbuf;
+	st->pending = false;
+	ret = a->fn(&s, a->arg);
+	/* keep the buffer for the next sample of the region, zeroed */
+	memset(st->buf, 0, st->cap);
+	return ret;
+}
+
+int ums_asm_chunk(struct ums_asm *a, const struct ums_chunk *c)
+{
+	struct ums_rstate *st = ums_asm_get(a, c->id);
+	size_t stop = (size_t)c->offset + c->len;
+	bool complete;
+	int ret;
+
+	if (!st)
+		return -ENOMEM;
+	if (stop > UMS_MAX_SAMPLE)
+		return -EFBIG;
+	if (st->pending && st->seq != c->seq) {
+		ret = ums_asm_emit(a, st);
+		if (ret)
+			return ret;
+	}
+	if (!st->pending) {
+		st->pending = true;
+		st->seq = c->seq;
+		st->time_ns = c->time_ns;
+		st->pid = c->pid;
+		st->addr = c->addr;
+		st->late_ns = c->late_ns;
+		st->vtype = c->vtype;
+		st->flags = 0;
+		st->end = 0;
+		st->covered = 0;
+	}
+	if (ums_rstate_reserve(st, stop))
+		return -ENOMEM;
+	if (c->len)
+		memcpy(st->buf + c->offset, c->data, c->len);
+	if (stop > st->end)
+		st->end = stop;
+	st->covered += c->len;
+	st->flags |= c->flags;
+	if (st->known && st->meta.length)
+		complete = st->covered >= st->meta.length;
+	else
+		complete = c->len < UMS_EVENT_CHUNK && st->covered == stop;
+	return complete ? ums_asm_emit(a, st) : 0;
+}
+
+static int ums_pending_cmp(const void *x, const void *y)
+{
+	const struct ums_rstate *a = *(struct ums_rstate * const *)x;
+	const struct ums_rstate *b = *(struct ums_rstate * const *)y;
+
+	if (a->time_ns != b->time_ns)
+		return a->time_ns < b->time_ns ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+int ums_asm_finish(struct ums_asm *a)
+{
+	struct ums_rstate **p;
+	size_t i, n = 0;
+	int ret = 0;
+
+	p = calloc(a->n ? a->n : 1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	for (i = 0; i < a->n; i++)
+		if (a->st[i].pending)
+			p[n++] = &a->st[i];
+	qsort(p, n, sizeof(*p), ums_pending_cmp);
+	for (i = 0; i < n && !ret; i++)
+		ret = ums_asm_emit(a, p[i]);
+	free(p);
+	return ret;
+}
+
+/* ---- CSV ---- */
+
+int ums_csv_row(FILE *f, const struct ums_sample *s)
+{
+	size_t vlen = strlen(s->value);
+	char flags[32], *q;
+	int ret;
+
+	q = malloc(2 * vlen + 3);
+	if (!q)
+		return -1;
+	ums_csv_quote(q, s->vtype, s->value);
+	ret = fprintf(f, "%" PRIu64 ",%" PRIu32 ",%s,%" PRId32 ",0x%" PRIx64 ",%" PRIu64 ",%" PRIu64
+		      ",%s,%s\n", s->time_ns, s->id, s->name, s->pid, s->addr, s->seq, s->late_ns,
+		      ums_flags_str(flags, s->flags), q);
+	free(q);
+	return ret < 0 ? -1 : 0;
+}
+
+/* ---- files ---- */
+
+enum ums_file_kind ums_file_kind(const char *path)
+{
+	static const char tmagic[] = "\x17\x08\x44tracing";
+	char buf[16];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return UMS_FILE_ERROR;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		return UMS_FILE_ERROR;
+	if (n >= 10 && !memcmp(buf, tmagic, 10))
+		return UMS_FILE_TRACECMD;
+	if (n >= 8 && !memcmp(buf, "PERFILE2", 8))
+		return UMS_FILE_PERF;
+	return UMS_FILE_UNKNOWN;
+}
+
+/* -- trace.dat -- */
+
+enum { SF_ID, SF_PID, SF_ADDR, SF_SEQ, SF_LATE, SF_OFFSET, SF_VTYPE, SF_FLAGS, SF_NR };
+enum { RF_ID, RF_PID, RF_ADDR, RF_LENGTH, RF_PERIOD, RF_VTYPE, RF_MODE, RF_OP, RF_REASON,
+	RF_NR };
+
+static const char * const ums_sfields[SF_NR] = {
+	"id", "pid", "addr", "seq", "late_ns", "offset", "vtype", "flags",
+};
+static const char * const ums_rfields[RF_NR] = {
+	"id", "pid", "addr", "length", "period_us", "vtype", "mode", "op", "reason",
+};
+
+struct ums_tdat {
+	struct tep_handle *tep;
+	struct tep_event *sev, *rev;
+	struct tep_format_field *sf[SF_NR], *rf[RF_NR];
+	struct ums_asm *a;
+	const char *path;
+	bool prepass;
+	int ret;
+};
+
+static int ums_tdat_fields(struct tep_event *ev, struct tep_format_field **f,
+			   const char * const *names, int n, const char *path)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		f[i] = tep_find_field(ev, names[i]);
+		if (!f[i]) {
+			fprintf(stderr, "umsampler: %s: event umsampler:%s has no field '%s'\n",
+				path, ev->name, names[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int ums_tdat_read(struct tep_format_field **f, int n, struct tep_record *rec, u64 *v)
+{
+	unsigned long long x;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (tep_read_number_field(f[i], rec->data, &x))
+			return -1;
+		v[i] = x;
+	}
+	return 0;
+}
+
+static int ums_tdat_record(struct tracecmd_input *h, struct tep_record *rec, int cpu, void *arg)
+{
+	struct ums_tdat *t = arg;
+	u64 v[RF_NR + SF_NR];
+	int type, len = 0;
+	void *raw;
+
+	(void)h;
+	(void)cpu;
+	type = tep_data_type(t->tep, rec);
+	if (t->sev && type == t->sev->id) {
+		struct ums_chunk c;
+
+		raw = tep_get_field_raw(NULL, t->sev, "data", rec, &len, 0);
+		if (ums_tdat_read(t->sf, SF_NR, rec, v) || !raw || len < 0)
+			return 0;	/* malformed record: skip */
+		c.time_ns = rec->ts;
+		c.id = (u32)v[SF_ID];
+		c.pid = (s32)v[SF_PID];
+		c.addr = v[SF_ADDR];
+		c.seq = v[SF_SEQ];
+		c.late_ns = v[SF_LATE];
+		c.offset = (u32)v[SF_OFFSET];
+		c.vtype = (u8)v[SF_VTYPE];
+		c.flags = (u8)v[SF_FLAGS];
+		c.data = raw;
+		c.len = (size_t)len;
+		t->ret = ums_asm_chunk(t->a, &c);
+	} else if (t->rev && type == t->rev->id) {
+		struct ums_region_meta m;
+		const char *name;
+		size_t n;
+
+		name = tep_get_field_raw(NULL, t->rev, "name", rec, &len, 0);
+		if (ums_tdat_read(t->rf, RF_NR, rec, v) || !name || len < 0)
+			return 0;
+		memset(&m, 0, sizeof(m));
+		m.id = (u32)v[RF_ID];
+		m.pid = (s32)v[RF_PID];
+		m.addr = v[RF_ADDR];
+		m.length = v[RF_LENGTH];
+		m.period_us = (u32)v[RF_PERIOD];
+		m.vtype = (u8)v[RF_VTYPE];
+		m.mode = (u8)v[RF_MODE];
+		m.op = (u8)v[RF_OP];
+		m.reason = (u8)v[RF_REASON];
+		n = strnlen(name, (size_t)len);
+		if (n >= sizeof(m.name))
+			n = sizeof(m.name) - 1;
+		memcpy(m.name, name, n);
+		t->ret = t->prepass ? ums_asm_region_hint(t->a, &m) : ums_asm_region(t->a, &m);
+	}
+	return t->ret ? 1 : 0;
+}
+
+/* One pass over a trace.dat; the pre-pass only learns region events (ums_asm_region_hint). */
+static int ums_tdat_pass(const char *path, struct ums_asm *a, bool prepass)
+{
+	struct tracecmd_input *h;
+	struct ums_tdat t;
+	int ret = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.path = path;
+	t.a = a;
+	t.prepass = prepass;
+	h = tracecmd_open(path, TRACECMD_FL_LOAD_NO_PLUGINS | TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS);
+	if (!h) {
+		fprintf(stderr, "umsampler: %s: cannot open as a trace-cmd file\n", path);
+		return -1;
+	}
+	t.tep = tracecmd_get_tep(h);
+	t.sev = tep_find_event_by_name(t.tep, "umsampler", "sample");
+	t.rev = tep_find_event_by_name(t.tep, "umsampler", "region");
+	if (!t.sev && !t.rev) {
+		fprintf(stderr, "umsampler: %s: no umsampler events recorded\n", path);
+		goto out;
+	}
+	if (prepass)
+		t.sev = NULL;
+	if ((t.sev && ums_tdat_fields(t.sev, t.sf, ums_sfields, SF_NR, path)) ||
+	    (t.rev && ums_tdat_fields(t.rev, t.rf, ums_rfields, RF_NR, path)))
+		goto out;
+	if (tracecmd_iterate_events(h, NULL, 0, ums_tdat_record, &t) < 0 && !t.ret) {
+		fprintf(stderr, "umsampler: %s: error reading events\n", path);
+		goto out;
+	}
+	ret = t.ret;
+out:
+	tracecmd_close(h);
+	return ret;
+}
+
+/*
+ * Two passes: the first learns every region event, so that samples recorded before the
+ * region's add/sync event (e.g. before `sync` in a recording started after the add) get its
+ * name and length too; the second reassembles and emits.
+ */
+static int ums_decode_tracedat(const char *path, ums_sample_fn fn, void *arg)
+{
+	struct ums_asm *a = ums_asm_new(fn, arg);
+	int ret;
+
+	if (!a)
+		return -ENOMEM;
+	ret = ums_tdat_pass(path, a, true);
+	if (!ret)
+		ret = ums_tdat_pass(path, a, false);
+	if (!ret)
+		ret = ums_asm_finish(a);
+	if (ret < 0 && ret != -1)
+		fprintf(stderr, "umsampler: %s: %s\n", path, strerror(-ret));
+	ums_asm_free(a);
+	return ret;
+}
+
+/* -- perf.data -- */
+
+const char *ums_perf_script(void)
+{
+	static const char * const rel[] = {
+		"/../share/umsampler/umsampler-perf.py",	/* PREFIX/bin/umsampler */
+		"/../../tracing/umsampler-perf.py",		/* build/tracing/umsampler */
+		"/umsampler-perf.py",
+	};
+	static char path[PATH_MAX + 64];
+	char exe[PATH_MAX], *slash;
+	const char *env = getenv("UMSAMPLER_PERF_SCRIPT");
+	ssize_t n;
+	size_t i;
+
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", exe, rel[i]);
+		if (!access(path, R_OK))
+			return path;
+	}
+	return NULL;
+}
+
+/* Start `perf script -i path -s script`; returns its stdout or NULL.  *pid set. */
+static FILE *ums_perf_start(const char *path, bool with_vtype, pid_t *pid)
+{
+	const char *script = ums_perf_script();
+	const char *perf = getenv("UMSAMPLER_PERF");
+	int fds[2];
+	FILE *f;
+
+	if (!script) {
+		fprintf(stderr,
+			"umsampler: umsampler-perf.py not found (set UMSAMPLER_PERF_SCRIPT)\n");
+		return NULL;
+	}
+	if (!perf || !*perf)
+		perf = "perf";
+	if (pipe2(fds, O_CLOEXEC)) {
+		perror("umsampler: pipe");
+		return NULL;
+	}
+	*pid = fork();
+	if (*pid < 0) {
+		perror("umsampler: fork");
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	if (!*pid) {
+		if (dup2(fds[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		if (with_vtype)
+			setenv("UMS_CSV_VTYPE", "1", 1);
+		else
+			unsetenv("UMS_CSV_VTYPE");
+		execlp(perf, perf, "script", "-i", path, "-s", script, (char *)NULL);
+		fprintf(stderr, "umsampler: exec %s: %s\n", perf, strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	if (!f) {
+		perror("umsampler: fdopen");
+		close(fds[0]);
+	}
+	return f;
+}
+
+static int ums_perf_wait(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	fprintf(stderr, "umsampler: perf script failed (status 0x%x)\n", status);
+	return -1;
+}
+
+int ums_perf_csv(const char *path, FILE *out)
+{
+	char buf[65536];
+	pid_t pid;
+	size_t n;
+	FILE *f;
+	int ret = 0;
+
+	f = ums_perf_start(path, false, &pid);
+	if (!f)
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		if (fwrite(buf, 1, n, out) != n) {
+			perror("umsampler: write");
+			ret = -1;
+			break;
+		}
+	if (ferror(f))
+		ret = -1;
+	fclose(f);
+	if (ums_perf_wait(pid))
+		ret = -1;
+	return ret;
+}
+
+static int ums_vt_parse(const char *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < 12; i++)
+		if (!strcmp(s, ums_vt_name(i)))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Parse one row of the perf script CSV with the vtype column
+ * (time_ns,id,name,pid,addr,seq,late_ns,flags,vtype,value) into s; the strings point into
+ * line, which is modified.  Returns 0, or -1 for a malformed row.
+ */
+static int ums_perf_parse_row(char *line, struct ums_sample *s)
+{
+	char *f[10], *p = line, *end, *src, *dst;
+	int i, vt;
+
+	for (i = 0; i < 9; i++) {
+		f[i] = p;
+		p = strchr(p, ',');
+		if (!p)
+			return -1;
+		*p++ = '\0';
+	}
+	f[9] = p;
+	end = p + strlen(p);
+	if (end > p && end[-1] == '\n')
+		*--end = '\0';
+	memset(s, 0, sizeof(*s));
+	s->time_ns = strtoull(f[0], NULL, 10);
+	s->id = (u32)strtoul(f[1], NULL, 10);
+	s->name = f[2];
+	s->pid = (s32)strtol(f[3], NULL, 10);
+	s->addr = strtoull(f[4], NULL, 16);
+	s->seq = strtoull(f[5], NULL, 10);
+	s->late_ns = strtoull(f[6], NULL, 10);
+	s->flags = (strstr(f[7], "partial") ? UMS_F_PARTIAL : 0) |
+		   (strstr(f[7], "changed") ? UMS_F_CHANGED : 0) |
+		   (strstr(f[7], "truncated") ? UMS_F_TRUNCATED : 0);
+	vt = ums_vt_parse(f[8]);
+	if (vt < 0)
+		return -1;
+	s->vtype = (u8)vt;
+	if (f[9][0] == '"') {		/* unquote: "" -> " */
+		src = f[9] + 1;
+		dst = f[9];
+		while (*src) {
+			if (*src == '"') {
+				if (src[1] != '"')
+					break;
+				src++;
+			}
+			*dst++ = *src++;
+		}
+		*dst = '\0';
+	}
+	s->value = f[9];
+	return 0;
+}
+
+static int ums_decode_perf(const char *path, ums_sample_fn fn, void *arg)
+{
+	struct ums_sample s;
+	size_t cap = 0;
+	char *line = NULL;
+	int ret = 0, n = 0;
+	pid_t pid;
+	FILE *f;
+
+	f = ums_perf_start(path, true, &pid);
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		if (!n++)
+			continue;	/* header */
+		if (ret)
+			continue;	/* drain */
+		if (ums_perf_parse_row(line, &s)) {
+			fprintf(stderr, "umsampler: %s: bad row from perf script: %s", path, line);
+			ret = -1;
+			continue;
+		}
+		ret = fn(&s, arg);
+	}
+	free(line);
+	fclose(f);
+	if (ums_perf_wait(pid) && !ret)
+		ret = -1;
+	return ret;
+}
+
+int ums_decode_file(const char *path, ums_sample_fn fn, void *arg)
+{
+	switch (ums_file_kind(path)) {
+	case UMS_FILE_TRACECMD:
+		return ums_decode_tracedat(path, fn, arg);
+	case UMS_FILE_PERF:
+		return ums_decode_perf(path, fn, arg);
+	case UMS_FILE_UNKNOWN:
+		fprintf(stderr, "umsampler: %s: neither a trace-cmd nor a perf.data file\n", path);
+		return -1;
+	default:
+		fprintf(stderr, "umsampler: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+}

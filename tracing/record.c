@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * record.c - `umsampler record [-o FILE] [--duration D] [-- COMMAND...]`: record the umsampler
+ * events with trace-cmd.
+ *
+ * Owns: the record subcommand: runs `trace-cmd record -q -e umsampler -o FILE` with `sleep D`
+ * (default 10s) or COMMAND as trace-cmd's command, writes `sync` to the control file as soon as
+ * trace-cmd has enabled the events and tracing (so that the recording names every region
+ * registered before it started), shows a progress line (events, bytes) on a terminal, and
+ * returns trace-cmd's exit status.  $UMSAMPLER_TRACE_CMD overrides the trace-cmd binary.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tracefs.h>
+
+#include "cli.h"
+
+static void record_usage(FILE *f)
+{
+	fprintf(f, "usage: umsampler record [-o FILE] [-d|--duration D] [-- COMMAND...]\n"
+		"  records umsampler:sample and umsampler:region with trace-cmd into FILE\n"
+		"  (default trace.dat) for D (default 10s; units ms, s, m, h) or while COMMAND\n"
+		"  runs; then: umsampler csv FILE, umsampler plot FILE -o FILE.png\n");
+}
+
+/* "1.5s", "500ms", "2m", "1h", "3" (seconds) -> seconds; -1 if malformed. */
+static double record_duration(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		return v;
+	if (!strcmp(end, "ms"))
+		return v / 1000;
+	if (!strcmp(end, "m"))
+		return v * 60;
+	if (!strcmp(end, "h"))
+		return v * 3600;
+	return -1;
+}
+
+/* First character of a small file, or 0. */
+static char record_peek(const char *path)
+{
+	char c = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c;
+}
+
+static int record_sync(void)
+{
+	const char *dir = getenv("UMSAMPLER_DEBUGFS");
+	char path[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/control", dir && *dir ? dir : UMS_DEBUGFS);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "umsampler record: %s: %s (regions stay unnamed)\n", path,
+			strerror(errno));
+		return -1;
+	}
+	n = write(fd, "sync\n", 5);
+	if (n != 5)
+		fprintf(stderr, "umsampler record: sync: %s (regions stay unnamed)\n",
+			n < 0 ? strerror(errno) : "short write");
+	close(fd);
+	return n == 5 ? 0 : -1;
+}
+
+/* Events so far: entries in the buffers plus events already read (spliced), over all cpus. */
+static unsigned long long record_events(const char *tdir)
+{
+	unsigned long long sum = 0, v;
+	char pat[4096], line[128];
+	glob_t g;
+	size_t i;
+	FILE *f;
+
+	snprintf(pat, sizeof(pat), "%s/per_cpu/cpu*/stats", tdir);
+	if (glob(pat, 0, NULL, &g))
+		return 0;
+	for (i = 0; i < g.gl_pathc; i++) {
+		f = fopen(g.gl_pathv[i], "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "entries: %llu", &v) == 1 ||
+			    sscanf(line, "read events: %llu", &v) == 1)
+				sum += v;
+		fclose(f);
+	}
+	globfree(&g);
+	return sum;
+}
+
+/* Bytes written so far: trace-cmd's per-cpu files FILE.cpuN, or FILE once merged. */
+static unsigned long long record_bytes(const char *out)
+{
+	unsigned long long sum = 0;
+	char pat[4096];
+	struct stat st;
+	glob_t g;
+	size_t i;
+
+	snprintf(pat, sizeof(pat), "%s.cpu*", out);
+	if (!glob(pat, 0, NULL, &g)) {
+		for (i = 0; i < g.gl_pathc; i++)
+			if (!stat(g.gl_pathv[i], &st))
+				sum += (unsigned long long)st.st_size;
+		globfree(&g);
+	}
+	if (!sum && !stat(out, &st))
+		sum = (unsigned long long)st.st_size;
+	return sum;
+}
+
+static double record_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void record_progress(const char *tdir, const char *out, double t0, bool synced)
+{
+	unsigned long long b = record_bytes(out);
+
+	fprintf(stderr, "\rumsampler record: %6.1fs  %llu events  %.1f KiB%s\033[K",
+		record_now() - t0, record_events(tdir), b / 1024.0,
+		synced ? "" : "  (starting)");
+	fflush(stderr);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = "trace.dat", *dur = NULL, *tdir, *tc;
+	char secs[32], epath[4096], opath[4096];
+	bool tty = isatty(STDERR_FILENO), synced = false;
+	int c, i, n, status, ret;
+	double d = 10, t0, last = 0;
+	char **av;
+	pid_t pid, w;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+o:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'd':
+			dur = optarg;
+			break;
+		case 'h':
+			record_usage(stdout);
+			return 0;
+		default:
+			record_usage(stderr);
+			return 2;
+		}
+	}
+	if (dur) {
+		d = record_duration(dur);
+		if (d < 0) {
+			fprintf(stderr, "umsampler record: bad duration '%s'\n", dur);
+			return 2;
+		}
+	}
+	if (optind < argc && dur) {
+		fprintf(stderr, "umsampler record: give a duration or a command, not both\n");
+		return 2;
+	}
+	tdir = tracefs_tracing_dir();
+	if (!tdir)
+		tdir = "/sys/kernel/tracing";
+	snprintf(epath, sizeof(epath), "%s/events/umsampler/sample/enable", tdir);
+	snprintf(opath, sizeof(opath), "%s/tracing_on", tdir);
+	if (access(epath, F_OK)) {
+		fprintf(stderr, "umsampler record: %s: %s (is the umsampler module loaded?)\n",
+			epath, strerror(errno));
+		return 1;
+	}
+
+	tc = getenv("UMSAMPLER_TRACE_CMD");
+	if (!tc || !*tc)
+		tc = "trace-cmd";
+	av = calloc((size_t)(argc - optind) + 10, sizeof(*av));
+	if (!av) {
+		perror("umsampler record");
+		return 1;
+	}
+	n = 0;
+	av[n++] = (char *)tc;
+	av[n++] = "record";
+	av[n++] = "-q";
+	av[n++] = "-e";
+	av[n++] = "umsampler";
+	av[n++] = "-o";
+	av[n++] = (char *)out;
+	if (optind < argc) {
+		for (i = optind; i < argc; i++)
+			av[n++] = argv[i];
+	} else {
+		snprintf(secs, sizeof(secs), "%.3f", d);
+		av[n++] = "sleep";
+		av[n++] = secs;
+	}
+	av[n] = NULL;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		perror("umsampler record: fork");
+		free(av);
+		return 1;
+	}
+	if (!pid) {
+		execvp(tc, av);
+		fprintf(stderr, "umsampler record: exec %s: %s\n", tc, strerror(errno));
+		_exit(127);
+	}
+	free(av);
+	/* Ctrl-C reaches trace-cmd too (same process group); it stops and writes the file. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	t0 = record_now();
+	for (;;) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			perror("umsampler record: waitpid");
+			return 1;
+		}
+		if (!synced && record_peek(epath) == '1' && record_peek(opath) == '1') {
+			usleep(200000);
+			record_sync();
+			synced = true;
+		}
+		if (tty && record_now() - last >= 0.5) {
+			last = record_now();
+			record_progress(tdir, out, t0, synced);
+		}
+		usleep(synced ? 100000 : 20000);
+	}
+	if (tty) {
+		record_progress(tdir, out, t0, true);
+		fputc('\n', stderr);
+	}
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	if (WIFEXITED(status))
+		ret = WEXITSTATUS(status);
+	else
+		ret = 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	if (!synced && !ret)
+		fprintf(stderr, "umsampler record: the events were never seen enabled: "
+			"regions may be unnamed in %s\n", out);
+	return ret;
+}
