@@ -1,17 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/demo-guest.sh - the demonstration itself, run inside the guest by
-# scripts/demo.sh (or by hand on a machine with the module built): load the
-# module, start a target whose counter ticks every 100 ms, register regions,
-# record a few seconds with trace-cmd, print the report, snapshot and stats.
+# scripts/demo-guest.sh - the demonstration (and the README tutorial), run
+# inside the guest by scripts/demo.sh, or by hand as root on a machine where
+# `make` built the module and tools: load the module, start a target process,
+# add its variables by symbol name, watch them, record with trace-cmd, convert
+# the recording to CSV, plot it, and show the debugfs view.
 set -euo pipefail
 
-KO=${UMS_KO:-module/umsampler.ko}
-PROGS=${UMS_PROGS:-build/progs}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KO=${UMS_KO:-$REPO/module/umsampler.ko}
+PROGS=${UMS_PROGS:-$REPO/build/progs}
+export PATH=$REPO/build/tracing:$PATH
+export TRACEEVENT_PLUGIN_DIR=$REPO/build/tracing
+OUT=${UMS_RESULTS:-$(pwd)}
 D=/sys/kernel/debug/umsampler
 tmp=$(mktemp -d)
-step() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
+step() { printf '\n### %s\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
 
 cleanup() {
 	if [ -n "${tpid:-}" ]; then kill "$tpid" 2>/dev/null || true; fi
@@ -21,57 +27,57 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "insmod $KO"
-insmod "$KO"
-ls -l $D
+step "1. load the module"
+run insmod "$KO"
+run ls $D
 
-step "start a target: a counter incremented every 100 ms, a string, a double"
+step "2. start a target: umstarget increments 'counter' every 100 ms"
 mkfifo "$tmp/cmd"
 "$PROGS/umstarget" --tick-us 100000 --cmd "$tmp/cmd" >"$tmp/out" &
 tpid=$!
 exec 3>"$tmp/cmd"
 until grep -q '^ready' "$tmp/out"; do sleep 0.05; done
-grep -E '^var (counter|str|f64) ' "$tmp/out"
-addr() { awk -v n="$1" '$1 == "var" && $2 == n { print $3 }' "$tmp/out"; }
+echo "target pid $tpid"
 
-step "register regions"
-set -x
-echo "add pid=$tpid addr=$(addr counter) type=u32 name=counter period_us=20000" >$D/control
-echo "add pid=$tpid addr=$(addr str) len=32 type=str name=greeting mode=change" >$D/control
-echo "$tpid $(addr f64) 8" >$D/control
-set +x
-cat $D/regions
+step "3. add its variables by name (address, length and type come from ELF + DWARF)"
+run umsampler add "$tpid" counter --period 20ms
+run umsampler add "$tpid" v_str --change
+run umsampler add "$tpid" v_f64
+run umsampler add "$tpid" v_shape.b
+run umsampler list
 
-step "record 3 seconds: trace-cmd record -e umsampler; 'sync' names the regions in the trace"
-(cd "$tmp" && trace-cmd record -q -e umsampler -o "$tmp/trace.dat" sleep 3) &
-rec=$!
-# trace-cmd enables the events once it is set up; then name the regions.
-until [ "$(cat /sys/kernel/tracing/events/umsampler/sample/enable)" = 1 ]; do sleep 0.1; done
-sleep 0.5
-echo sync >$D/control
-echo "set str hello from the demo" >&3
-wait $rec
-trace-cmd report -i "$tmp/trace.dat" 2>/dev/null >"$tmp/report"
-echo "--- the region events:"
-grep 'region:' "$tmp/report" | cut -c1-200 || true
-echo "--- the first samples of 'counter' (id=1):"
-grep 'sample:.* id=1 ' "$tmp/report" | sed -n 1,5p | cut -c1-200
-echo "--- every sample of 'greeting' (mode=change: only when it changed):"
-grep 'sample:.* id=2 ' "$tmp/report" | cut -c1-250 || true
-echo "--- $(grep -c 'sample:' "$tmp/report") sample events in $(stat -c %s "$tmp/trace.dat") bytes"
+step "4. watch the live values"
+run umsampler watch --count 3 --interval 500ms
 
-step "latest values: grep . $D/values/*"
+step "5. record 3 seconds (the target changes its string meanwhile)"
+(sleep 1.5; echo "set str hello from the demo" >&3; echo "set f64 0.1" >&3) &
+run umsampler record -o "$tmp/demo.dat" --duration 3s
+wait $!
+
+step "6. the recording as CSV"
+umsampler csv "$tmp/demo.dat" >"$tmp/demo.csv"
+printf '$ umsampler csv %s | grep -v counter\n' "$tmp/demo.dat"
+grep -v ',counter,' "$tmp/demo.csv" || true
+printf '$ umsampler csv %s | grep counter | head -5\n' "$tmp/demo.dat"
+grep ',counter,' "$tmp/demo.csv" | sed -n 1,5p
+echo "($(($(wc -l <"$tmp/demo.csv") - 1)) samples)"
+
+step "7. plot it"
+run umsampler plot "$tmp/demo.dat" -o "$OUT/demo.png" counter v_f64
+ls -l "$OUT/demo.png"
+
+step "8. trace-cmd report, decoded by the plugin (TRACEEVENT_PLUGIN_DIR=build/tracing)"
+trace-cmd report -i "$tmp/demo.dat" 2>/dev/null | grep -E 'region:|name=v_str' | cut -c1-160
+trace-cmd report -i "$tmp/demo.dat" 2>/dev/null | grep 'name=counter' | sed -n 1,3p | cut -c1-160
+
+step "9. the debugfs view: grep . $D/values/*; cat $D/snapshot; cat $D/stats"
 grep . $D/values/*
-
-step "cat $D/snapshot"
 cat $D/snapshot
-
-step "cat $D/stats"
 cat $D/stats
 
-step "the target exits: its regions go away"
+step "10. the target exits: its regions go away"
 echo exit >&3
 sleep 0.5
-cat $D/regions
+run umsampler list
 rmmod umsampler
-echo "demo done"
+echo "demo done; plot: $OUT/demo.png"

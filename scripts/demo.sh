@@ -11,7 +11,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 k=${1:-6.12}
 scripts/kernels.sh fetch "$k"
-make --no-print-directory progs
+make --no-print-directory progs tools
 make --no-print-directory module KVER="$k" >/dev/null
 log=build/vm/demo-$k.log
 rc=0
@@ -20,4 +20,5 @@ scripts/vmrun --kernel "$k" --quiet --timeout 300 --log "$log" -- \
 	bash scripts/demo-guest.sh || rc=$?
 # The guest's output, without the kernel's boot messages.
 sed -n '/^UMS-INIT: running/,/^UMS-INIT: command finished/p' "$log" | grep -v '^UMS-INIT'
+echo "plot on the host: build/vm/results-$k/demo.png"
 exit "$rc"
