@@ -14,6 +14,9 @@
  *  - fault (`fault` in the add command): copy_from_user() may fault pages in
  *    exactly as the target's own access would (and may sleep).
  * The copy is done page by page so a missing page costs only its own bytes.
+ *
+ * umsd_copy_floor() is the benchmark floor (module parameter debug_floor):
+ * the same page-by-page copy from a kernel buffer, without attaching.
  */
 #include <linux/mm.h>
 #include <linux/uaccess.h>
@@ -96,4 +99,29 @@ u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm)
 		mmap_read_unlock(mm);
 	}
 	return UMS_F_PARTIAL;
+}
+
+/* Source of debug_floor samples: one page of a fixed pattern. */
+static u8 umsd_floor_page[PAGE_SIZE] = { 0x55, 0xaa };
+
+/**
+ * umsd_copy_floor() - fill a sample from a kernel buffer (debug_floor)
+ * @r:		region
+ * @dst:	r->len bytes
+ *
+ * Costs what umsd_copy() costs minus the attach and the user access, so that
+ * `make bench` can show what attaching to user memory adds.
+ * Return: 0 (never partial).
+ */
+u32 umsd_copy_floor(struct ums_region *r, u8 *dst)
+{
+	size_t left = r->len, chunk, off = 0;
+
+	while (left) {
+		chunk = min_t(size_t, left, PAGE_SIZE - offset_in_page(r->addr + off));
+		memcpy(dst + off, umsd_floor_page + offset_in_page(r->addr + off), chunk);
+		off += chunk;
+		left -= chunk;
+	}
+	return 0;
 }

@@ -17,6 +17,7 @@ unsigned int ums_param_period_us = 10000;
 unsigned int ums_param_max_len = 65536;
 unsigned int ums_param_max_regions = 4096;
 unsigned int ums_param_unmapped_limit = 16;
+bool ums_param_debug_floor;
 
 static int param_set_period(const char *val, const struct kernel_param *kp)
 {
@@ -67,6 +68,10 @@ MODULE_PARM_DESC(max_regions, "Most regions registered at once (default 4096)");
 module_param_cb(unmapped_limit, &unmapped_ops, &ums_param_unmapped_limit, 0644);
 MODULE_PARM_DESC(unmapped_limit,
 		 "Consecutive samples over unmapped memory before a region is removed (default 16)");
+
+module_param_named(debug_floor, ums_param_debug_floor, bool, 0644);
+MODULE_PARM_DESC(debug_floor,
+		 "Debug/benchmark only: sample a kernel buffer instead of target memory (default 0)");
 
 static int __init ums_init(void)
 {

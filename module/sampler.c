@@ -122,7 +122,7 @@ static void umsd_emit(struct ums_region *r, const struct ums_slot *s, s64 value)
 	ums_stats.emitted++;
 }
 
-/* Take one sample of @r (attached to its mm), publish it, emit it. */
+/* Take one sample of @r (attached to @mm, or NULL: debug_floor), publish it, emit it. */
 static void umsd_sample(struct ums_region *r, struct mm_struct *mm)
 {
 	unsigned int cur = raw_read_seqcount_latch(&r->latch) & 1;
@@ -131,7 +131,7 @@ static void umsd_sample(struct ums_region *r, struct mm_struct *mm)
 	u32 flags;
 
 	/* Readers may still be copying *s: they notice the latch moved and retry. */
-	flags = umsd_copy(r, s->data, mm);
+	flags = mm ? umsd_copy(r, s->data, mm) : umsd_copy_floor(r, s->data);
 	now = ktime_get_ns();
 	late = now > r->deadline ? now - r->deadline : 0;
 
@@ -215,11 +215,16 @@ static void umsd_target_gone(struct ums_target *t)
 			ums_region_emit(r, UMS_REG_GONE, t->gone_why);
 }
 
-/* Sample @t's due regions in one attach. Returns true if a region went away. */
+/*
+ * Sample @t's due regions in one attach. With the debug_floor parameter the
+ * bytes come from a kernel buffer instead (no attach): the benchmark floor.
+ * Returns true if a region went away.
+ */
 static bool umsd_sample_target(struct ums_target *t, u64 now)
 {
+	bool due = false, reap = false, floor = READ_ONCE(ums_param_debug_floor);
 	struct ums_region *r;
-	bool due = false, reap = false;
+	u64 t0;
 
 	list_for_each_entry(r, &t->regions, tnode) {
 		if (!r->gone && r->deadline <= now) {
@@ -236,17 +241,23 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 		umsd_target_gone(t);
 		return true;
 	}
-	kthread_use_mm(t->mm);
+	t0 = local_clock();
+	if (!floor)
+		kthread_use_mm(t->mm);
+	ums_stats.attach_ns += local_clock() - t0;
 	list_for_each_entry(r, &t->regions, tnode) {
 		if (r->gone || r->deadline > now)
 			continue;
-		umsd_sample(r, t->mm);
+		umsd_sample(r, floor ? NULL : t->mm);
 		umsd_advance(r, now);
 		reap |= r->gone;
 	}
-	kthread_unuse_mm(t->mm);
+	t0 = local_clock();
+	if (!floor)
+		kthread_unuse_mm(t->mm);
 	/* Never run exit_mmap() in the sampler if the target just exited. */
 	mmput_async(t->mm);
+	ums_stats.attach_ns += local_clock() - t0;
 	return reap;
 }
 

@@ -141,6 +141,7 @@ struct ums_region {
  * @late_max_ns:	largest lateness seen
  * @targets_gone:	targets found exited or exec'd
  * @cpu_ns:		time spent in sampling passes
+ * @attach_ns:		part of @cpu_ns spent attaching/detaching address spaces
  */
 struct ums_stats {
 	u64 ticks;
@@ -152,6 +153,7 @@ struct ums_stats {
 	u64 late_max_ns;
 	u64 targets_gone;
 	u64 cpu_ns;
+	u64 attach_ns;
 };
 
 /* main.c: module parameters */
@@ -159,6 +161,7 @@ extern unsigned int ums_param_period_us;
 extern unsigned int ums_param_max_len;
 extern unsigned int ums_param_max_regions;
 extern unsigned int ums_param_unmapped_limit;
+extern bool ums_param_debug_floor;
 
 /* registry.c */
 extern struct mutex ums_ctl_lock;
@@ -185,6 +188,7 @@ u64 umsd_late_p99(void);
 /* copy.c */
 bool ums_range_readable(struct mm_struct *mm, u64 addr, u64 len);
 u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm);
+u32 umsd_copy_floor(struct ums_region *r, u8 *dst);
 
 /* dbgfs.c */
 int dbgfs_init(void);

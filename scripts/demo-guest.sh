@@ -50,16 +50,24 @@ step "4. watch the live values"
 run umsampler watch --count 3 --interval 500ms
 
 step "5. record 3 seconds (the target changes its string meanwhile)"
-(sleep 1.5; echo "set str hello from the demo" >&3; echo "set f64 0.1" >&3) &
+(
+	# once trace-cmd has enabled the events, change two values
+	until [ "$(cat /sys/kernel/tracing/events/umsampler/sample/enable)" = 1 ]; do sleep 0.1; done
+	sleep 1
+	echo "set str hello from the demo" >&3
+	echo "set f64 0.1" >&3
+) &
 run umsampler record -o "$tmp/demo.dat" --duration 3s
 wait $!
 
 step "6. the recording as CSV"
-umsampler csv "$tmp/demo.dat" >"$tmp/demo.csv"
-printf '$ umsampler csv %s | grep -v counter\n' "$tmp/demo.dat"
-grep -v ',counter,' "$tmp/demo.csv" || true
-printf '$ umsampler csv %s | grep counter | head -5\n' "$tmp/demo.dat"
-grep ',counter,' "$tmp/demo.csv" | sed -n 1,5p
+run umsampler csv "$tmp/demo.dat" -o "$tmp/demo.csv"
+echo "--- v_str (mode=change: a row per change):"
+grep -E '^time_ns|,v_str,' "$tmp/demo.csv" || true
+echo "--- v_f64 around its change to 0.1:"
+grep ',v_f64,' "$tmp/demo.csv" | grep -m1 -B2 -A1 ',0.1$' || true
+echo "--- counter (first rows):"
+grep ',counter,' "$tmp/demo.csv" | sed -n 1,4p
 echo "($(($(wc -l <"$tmp/demo.csv") - 1)) samples)"
 
 step "7. plot it"
@@ -68,7 +76,7 @@ ls -l "$OUT/demo.png"
 
 step "8. trace-cmd report, decoded by the plugin (TRACEEVENT_PLUGIN_DIR=build/tracing)"
 trace-cmd report -i "$tmp/demo.dat" 2>/dev/null | grep -E 'region:|name=v_str' | cut -c1-160
-trace-cmd report -i "$tmp/demo.dat" 2>/dev/null | grep 'name=counter' | sed -n 1,3p | cut -c1-160
+trace-cmd report -i "$tmp/demo.dat" 2>/dev/null | grep 'sample:.*name=counter' | sed -n 1,3p | cut -c1-160
 
 step "9. the debugfs view: grep . $D/values/*; cat $D/snapshot; cat $D/stats"
 grep . $D/values/*

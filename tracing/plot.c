@@ -287,6 +287,8 @@ static int plot_draw(struct plot_ctx *p, const char *out, const char *title, int
 		fprintf(f, " using 1:2 with %s lw 2 lc %zu title ", s->n <= 200 ? "steps" : "lines",
 			k + 1);
 		plot_quote(f, label);
+		/* Region names contain '_': no enhanced-text subscripts. */
+		fprintf(f, " noenhanced");
 		if (s->n <= 200) {
 			fprintf(f, ", ");
 			plot_quote(f, data);
