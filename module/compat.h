@@ -21,4 +21,13 @@
 #define ums_assign_str(dst, src)	__assign_str(dst, src)
 #endif
 
+/* get_user_pages_remote() lost its `vmas` argument in 6.5. One page, no lock dropping. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define ums_gup_remote(mm, addr, flags, pagep)	\
+	get_user_pages_remote(mm, addr, 1, flags, pagep, NULL)
+#else
+#define ums_gup_remote(mm, addr, flags, pagep)	\
+	get_user_pages_remote(mm, addr, 1, flags, pagep, NULL, NULL)
+#endif
+
 #endif /* _UMS_COMPAT_H */

@@ -4,15 +4,19 @@
  * address space, and deciding whether a range is mapped readable.
  *
  * umsd_copy() runs in the sampler thread between kthread_use_mm(mm) and
- * kthread_unuse_mm(), so plain user-access primitives read the target's
- * memory. Two policies:
- *  - resident-only (default): page faults are disabled
- *    (copy_from_user_nofault()), so only pages present in the target's page
- *    tables are read; nothing is faulted in, swapped in, or allocated, and a
- *    userfaultfd or FUSE-backed page cannot block the sampler. Missing pages
+ * kthread_unuse_mm(), so user-access primitives read the target's memory.
+ * Every read is done with page faults disabled (copy_from_user_nofault()), so
+ * the sampler never sleeps in a fault. Two policies:
+ *  - resident-only (default): only pages present in the target's page tables
+ *    are read; nothing is faulted in, swapped in, or allocated. Missing pages
  *    read as zeroes and mark the sample partial.
- *  - fault (`fault` in the add command): copy_from_user() may fault pages in
- *    exactly as the target's own access would (and may sleep).
+ *  - fault (`fault` in the add command): a missing page is faulted in with
+ *    get_user_pages_remote(FOLL_NOWAIT) and read again. FOLL_NOWAIT never
+ *    waits: a page that needs I/O (swap, file) has its read started and shows
+ *    up in a later sample; a userfaultfd-registered page returns at once
+ *    (handle_userfault() honours FAULT_FLAG_RETRY_NOWAIT) and stays missing.
+ *    So a target cannot stall the sampler, or other targets, with a fault
+ *    that never completes. The mmap lock is only try-locked.
  * The copy is done page by page so a missing page costs only its own bytes.
  *
  * umsd_copy_floor() is the benchmark floor (module parameter debug_floor):
@@ -20,6 +24,8 @@
  */
 #include <linux/mm.h>
 #include <linux/uaccess.h>
+
+#include "compat.h"
 
 #include "umsampler.h"
 
@@ -52,6 +58,24 @@ bool ums_range_readable(struct mm_struct *mm, u64 addr, u64 len)
 	return true;
 }
 
+/*
+ * Fault in the page at @addr for reading without ever waiting (see the top of
+ * the file). Returns 1 if the page is now mapped, else <= 0.
+ */
+static long umsd_fault_in(struct mm_struct *mm, u64 addr)
+{
+	struct page *page;
+	long ret;
+
+	if (!mmap_read_trylock(mm))
+		return -EAGAIN;
+	ret = ums_gup_remote(mm, addr, FOLL_NOWAIT, &page);
+	mmap_read_unlock(mm);
+	if (ret > 0)
+		put_page(page);
+	return ret;
+}
+
 /**
  * umsd_copy() - copy a region's bytes from the attached address space
  * @r:		region (sampler-owned fields only are touched)
@@ -71,9 +95,8 @@ u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm)
 
 	while (left) {
 		chunk = min_t(size_t, left, PAGE_SIZE - offset_in_page(src + off));
-		if (r->fault)
-			ret = copy_from_user(dst + off, src + off, chunk) ? -EFAULT : 0;
-		else
+		ret = copy_from_user_nofault(dst + off, src + off, chunk);
+		if (ret && r->fault && umsd_fault_in(mm, r->addr + off) > 0)
 			ret = copy_from_user_nofault(dst + off, src + off, chunk);
 		if (ret) {
 			memset(dst + off, 0, chunk);

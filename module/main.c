@@ -18,6 +18,7 @@ unsigned int ums_param_max_len = 65536;
 unsigned int ums_param_max_regions = 4096;
 unsigned int ums_param_unmapped_limit = 16;
 bool ums_param_debug_floor;
+bool ums_param_allow_nondumpable;
 
 static int param_set_period(const char *val, const struct kernel_param *kp)
 {
@@ -72,6 +73,10 @@ MODULE_PARM_DESC(unmapped_limit,
 module_param_named(debug_floor, ums_param_debug_floor, bool, 0644);
 MODULE_PARM_DESC(debug_floor,
 		 "Debug/benchmark only: sample a kernel buffer instead of target memory (default 0)");
+
+module_param_named(allow_nondumpable, ums_param_allow_nondumpable, bool, 0644);
+MODULE_PARM_DESC(allow_nondumpable,
+		 "Allow regions in non-dumpable (setuid, PR_SET_DUMPABLE 0) processes (default 0)");
 
 static int __init ums_init(void)
 {

@@ -25,6 +25,7 @@
 #include <linux/pid_namespace.h>
 #include <linux/ratelimit.h>
 #include <linux/sched.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -221,6 +222,19 @@ static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, struct mm
 	if (!mm) {
 		snprintf(err, errsz, "line %u: pid %d is exiting", c->line, c->pid);
 		ret = -EINVAL;
+		goto out;
+	}
+	/*
+	 * Setuid and prctl(PR_SET_DUMPABLE, 0) processes ask not to be
+	 * inspected; honour that unless the administrator said otherwise.
+	 * Checked when the region is added.
+	 */
+	if (get_dumpable(mm) != SUID_DUMP_USER && !READ_ONCE(ums_param_allow_nondumpable)) {
+		snprintf(err, errsz,
+			 "line %u: pid %d is not dumpable (setuid or PR_SET_DUMPABLE 0); see allow_nondumpable",
+			 c->line, c->pid);
+		mmput(mm);
+		ret = -EPERM;
 		goto out;
 	}
 	*mmp = mm;

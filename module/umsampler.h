@@ -162,6 +162,7 @@ extern unsigned int ums_param_max_len;
 extern unsigned int ums_param_max_regions;
 extern unsigned int ums_param_unmapped_limit;
 extern bool ums_param_debug_floor;
+extern bool ums_param_allow_nondumpable;
 
 /* registry.c */
 extern struct mutex ums_ctl_lock;

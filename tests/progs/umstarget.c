@@ -18,7 +18,8 @@
  *   exit [CODE]        exit
  *   sleep MS           sleep, then answer
  * With --tick-us N, `counter` is incremented every N microseconds by a thread
- * and `ticks` counts the increments.
+ * and `ticks` counts the increments. --nondumpable makes the process
+ * non-dumpable (prctl PR_SET_DUMPABLE 0), as setuid programs are.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,6 +164,11 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--tick-us") && i + 1 < argc) {
 			tick_us = atol(argv[++i]);
+		} else if (!strcmp(argv[i], "--nondumpable")) {
+			if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
+				perror("prctl");
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--cmd") && i + 1 < argc) {
 			in = fopen(argv[++i], "r+");
 			if (!in) {
@@ -169,7 +176,8 @@ int main(int argc, char **argv)
 				return 2;
 			}
 		} else {
-			fprintf(stderr, "usage: %s [--tick-us N] [--cmd FIFO]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--tick-us N] [--cmd FIFO] [--nondumpable]\n",
+				argv[0]);
 			return 2;
 		}
 	}

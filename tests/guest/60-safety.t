@@ -1,0 +1,115 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: GPL-2.0
+#
+# 60-safety.t - targets cannot hurt the sampler or opt out silently:
+#  - a non-dumpable process (setuid-like, PR_SET_DUMPABLE 0) is refused with
+#    EPERM unless the allow_nondumpable parameter is set;
+#  - memory whose page faults never complete (userfaultfd, never resolved)
+#    does not block the sampler, in resident-only mode nor with `fault`:
+#    other targets keep their period, control writes stay fast, rmmod works.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Errno qw(EPERM);
+use Test::More;
+use Time::HiRes qw(sleep time);
+use Ums;
+
+my $PARAM = '/sys/module/umsampler/parameters';
+
+sub setparam {
+	my ($name, $val) = @_;
+	open(my $fh, '>', "$PARAM/$name") or die "$name: $!";
+	print $fh $val;
+	close $fh or die "$name: $!";
+}
+
+sub region {
+	my ($name) = @_;
+	my ($r) = grep { $_->{name} eq $name } regions();
+	return $r;
+}
+
+# Present bit of the page at $addr in /proc/$pid/pagemap.
+sub present {
+	my ($pid, $addr) = @_;
+	open(my $fh, '<:raw', "/proc/$pid/pagemap") or return undef;
+	sysseek($fh, int($addr / 4096) * 8, 0) or return undef;
+	sysread($fh, my $e, 8) == 8 or return undef;
+	return (unpack('Q<', $e) >> 63) & 1;
+}
+
+ums_load();
+
+# --- non-dumpable -------------------------------------------------------------
+{
+	my $t = Ums::target('--nondumpable');
+	my $line = $t->add_line('counter', name => 'nd') . "\n";
+	is(errname(ctl_errno($line)), 'EPERM', 'non-dumpable target: EPERM');
+	like(rd('control'), qr/^EPERM: line 1: pid \d+ is not dumpable/, 'control names the reason');
+	is(scalar(regions()), 0, 'nothing registered');
+	setparam('allow_nondumpable', 'Y');
+	is(errname(ctl_errno($line)), 'OK', 'allowed with allow_nondumpable=1');
+	ok(wait_for(sub { (rd('values/nd') // '') =~ /^\d+\n$/ }, 10), 'non-dumpable target sampled');
+	setparam('allow_nondumpable', 'N');
+	ctl("clear\n");
+	$t->kill;
+}
+
+# --- userfaultfd: faults that never complete -------------------------------------
+SKIP: {
+	my $upid = open(my $uout, '-|', "$Ums::PROGS/umsuffd") or die "umsuffd: $!";
+	my %v;
+	while (my $l = <$uout>) {
+		$v{$1} = $2 if $l =~ /^var (\S+) (0x[0-9a-f]+)/;
+		last if $l =~ /^ready/;
+	}
+	unless ($v{blocked}) {
+		waitpid($upid, 0);
+		skip "userfaultfd unavailable (exit $?)", 13;
+	}
+	my $blocked = hex($v{blocked});
+	my $t = Ums::target('--tick-us', 1000);
+	ctl($t->add_line('counter', name => 'norm', period_us => 10000) . "\n");
+	my $t0 = time;
+	ctl("add pid=$upid addr=$v{blocked} len=8192 name=ures period_us=10000\n" .
+	    "add pid=$upid addr=$v{blocked} len=8192 name=ufault period_us=10000 fault\n" .
+	    "add pid=$upid addr=$v{counter} type=u32 name=ucnt period_us=10000\n");
+	cmp_ok(time - $t0, '<', 2, 'adding regions over userfaultfd memory returns promptly');
+
+	ok(wait_for(sub { (region('ufault') // {})->{samples} // 0 >= 3 }, 10),
+	   'fault region over userfaultfd memory keeps being sampled');
+	my $s0 = region('norm')->{samples};
+	my $m0 = stats()->{missed};
+	my $w0 = time;
+	sleep 2;
+	my $s1 = region('norm')->{samples};
+	my $m1 = stats()->{missed};
+	my $expect = (time - $w0) / 0.010;
+	cmp_ok($s1 - $s0, '>=', 0.5 * $expect,
+	       sprintf('another target keeps its period: %d samples in %.1f periods', $s1 - $s0, $expect));
+	cmp_ok(($s1 - $s0) + ($m1 - $m0), '>=', 0.75 * $expect, 'samples + missed cover the periods');
+
+	for my $n (qw(ures ufault)) {
+		my $r = region($n);
+		cmp_ok($r->{samples}, '>', 0, "$n: sampled");
+		is($r->{partial}, $r->{samples}, "$n: every sample partial (the pages never arrive)");
+	}
+	is(rd('raw/ufault'), "\0" x 8192, 'raw/ufault: zeroes');
+	is(rd('values/ucnt'), "42\n", 'the same process\'s ordinary memory reads normally');
+	is(present($upid, $blocked), 0, 'the userfaultfd page is still not present');
+
+	$t0 = time;
+	ctl("del name=ures\n");
+	cmp_ok(time - $t0, '<', 1, 'a control write is not held up by the blocked memory');
+
+	kill 'KILL', $upid;
+	waitpid($upid, 0);
+	ok(wait_for(sub { !region('ufault') }, 10), 'userfaultfd target exit noticed');
+	ctl("clear\n");
+	$t->kill;
+}
+
+ok(ums_unload(), 'rmmod');
+done_testing();
