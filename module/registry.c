@@ -579,6 +579,20 @@ out:
 	return ret ? ret : nr;
 }
 
+/* Unlink the regions @pick selects (and the targets left empty), then free them. */
+static void ums_sweep(bool (*pick)(struct ums_region *r))
+{
+	LIST_HEAD(dead_r);
+	LIST_HEAD(dead_t);
+
+	mutex_lock(&ums_ctl_lock);
+	mutex_lock(&ums_lock);
+	__ums_unlink(pick, &dead_r, &dead_t);
+	mutex_unlock(&ums_lock);
+	ums_free_dead(&dead_r, &dead_t, false);
+	mutex_unlock(&ums_ctl_lock);
+}
+
 static bool ums_pick_gone(struct ums_region *r)
 {
 	return r->gone || r->target->gone;
@@ -593,15 +607,7 @@ static bool ums_pick_gone(struct ums_region *r)
  */
 void ums_reap(void)
 {
-	LIST_HEAD(dead_r);
-	LIST_HEAD(dead_t);
-
-	mutex_lock(&ums_ctl_lock);
-	mutex_lock(&ums_lock);
-	__ums_unlink(ums_pick_gone, &dead_r, &dead_t);
-	mutex_unlock(&ums_lock);
-	ums_free_dead(&dead_r, &dead_t, false);
-	mutex_unlock(&ums_ctl_lock);
+	ums_sweep(ums_pick_gone);
 }
 
 static bool ums_pick_all(struct ums_region *r)
@@ -616,15 +622,7 @@ static bool ums_pick_all(struct ums_region *r)
  */
 void ums_destroy_all(void)
 {
-	LIST_HEAD(dead_r);
-	LIST_HEAD(dead_t);
-
-	mutex_lock(&ums_ctl_lock);
-	mutex_lock(&ums_lock);
-	__ums_unlink(ums_pick_all, &dead_r, &dead_t);
-	mutex_unlock(&ums_lock);
-	ums_free_dead(&dead_r, &dead_t, false);
-	mutex_unlock(&ums_ctl_lock);
+	ums_sweep(ums_pick_all);
 	WARN_ON_ONCE(!list_empty(&ums_targets));
 	xa_destroy(&ums_ids);
 }

@@ -38,39 +38,6 @@ sub hexdump {
 	return $out;
 }
 
-# snapshot -> { NAME => { id, name, pid, seq, time_ns, late_ns, type, flags, value, dump } }
-sub snapshot {
-	my %s;
-	my $cur;
-	for my $l (split /\n/, rd('snapshot') // '') {
-		if ($l =~ /^id=(\d+) name=(\S+) pid=(\d+) seq=(\d+) time_ns=(\d+) late_ns=(\d+) type=(\S+) flags=(\S+)(?: value=(.*))?$/) {
-			$cur = $s{$2} = { id => $1, name => $2, pid => $3, seq => $4, time_ns => $5,
-					  late_ns => $6, type => $7, flags => $8, value => $9, dump => '',
-					  line => $l };
-		} elsif (defined $cur && $l =~ /^  /) {
-			$cur->{dump} .= "$l\n";
-		} else {
-			$s{'!bad'} = $l;
-		}
-	}
-	return \%s;
-}
-
-sub region_by_name { my ($n) = @_; my ($r) = grep { $_->{name} eq $n } regions(); return $r }
-sub set_enabled { return ctl_errno("$_[0]\n", dbg('enabled')) }
-
-# Wait until the sampler has stopped (stats samples stable over 200 ms).
-sub wait_quiet {
-	my $prev = -1;
-	return wait_for(sub {
-		my $s = stats()->{samples};
-		return 1 if $s == $prev;
-		$prev = $s;
-		sleep 0.2;
-		return 0;
-	}, 15);
-}
-
 ok(ums_load(), 'insmod');
 my $t = Ums::target();
 push @targets, $t;

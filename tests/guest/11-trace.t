@@ -30,29 +30,13 @@ sub tw {
 	return (close($fh) && $ok) ? 1 : 0;
 }
 
-sub region_by_name { my ($n) = @_; my ($r) = grep { $_->{name} eq $n } regions(); return $r }
-
-# Parse "key=value key=value ... data=xx xx xx" (data last, hex bytes with spaces).
-sub fields {
-	my ($s) = @_;
-	my %f;
-	if ($s =~ s/ data=([0-9a-f ]*)$//) {
-		(my $h = $1) =~ s/ //g;
-		$f{data} = pack('H*', $h);
-	}
-	for (split / /, $s) {
-		$f{$1} = $2 if /^(\w+)=(.*)$/;
-	}
-	return \%f;
-}
-
 # Parse trace-cmd report / perf script / ftrace text: list of {ts, ev, ...fields}.
 sub parse_trace {
 	my ($text) = @_;
 	my @ev;
 	for my $l (split /\n/, $text) {
 		next unless $l =~ /\s(\d+\.\d+):\s+(?:umsampler:)?(sample|region):\s+(.*)$/;
-		my $f = fields($3);
+		my $f = event_fields($3);
 		$f->{ts} = $1;
 		$f->{ev} = $2;
 		push @ev, $f;

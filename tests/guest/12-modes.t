@@ -29,57 +29,17 @@ sub tw {
 	return (close($fh) && $ok) ? 1 : 0;
 }
 sub slurp { return rd($_[0]) // '' }
-sub region_by_name { my ($n) = @_; my ($r) = grep { $_->{name} eq $n } regions(); return $r }
-sub set_enabled { return ctl_errno("$_[0]\n", dbg('enabled')) }
 
-# snapshot -> { NAME => { id, seq, flags, value } }
-sub snapshot {
-	my %s;
-	for (rd_lines('snapshot')) {
-		next unless /^id=(\d+) name=(\S+) pid=\d+ seq=(\d+) .* flags=(\S+)(?: value=(.*))?$/;
-		$s{$2} = { id => $1, seq => $3, flags => $4, value => $5 };
-	}
-	return \%s;
-}
 sub snap { return snapshot()->{$_[0]} // {} }
-
-# Present bit (63) of the page holding ADDR in /proc/PID/pagemap.
-sub present {
-	my ($pid, $addr) = @_;
-	open(my $fh, '<:raw', "/proc/$pid/pagemap") or return undef;
-	sysseek($fh, int($addr / 4096) * 8, 0) or return undef;
-	sysread($fh, my $b, 8) == 8 or return undef;
-	return (unpack('V2', $b))[1] >> 31;
-}
-
-# Wait until the sampler has stopped (stats samples stable over 200 ms).
-sub wait_quiet {
-	my $prev = -1;
-	return wait_for(sub {
-		my $s = stats()->{samples};
-		return 1 if $s == $prev;
-		$prev = $s;
-		sleep 0.2;
-		return 0;
-	}, 15);
-}
 
 # Sample events of the ftrace buffer.
 sub trace_samples {
 	my @ev;
 	for (split /\n/, slurp("$TR/trace")) {
 		next unless /\ssample:\s+(.*)$/;
-		my $s = $1;
-		my %f;
-		if ($s =~ s/ data=([0-9a-f ]*)$//) {
-			(my $h = $1) =~ s/ //g;
-			$f{data} = pack('H*', $h);
-		}
-		for (split / /, $s) {
-			$f{$1} = $2 if /^(\w+)=(.*)$/;
-		}
-		$f{$_} //= -1 for qw(id seq offset value);
-		push @ev, \%f;
+		my $f = event_fields($1);
+		$f->{$_} //= -1 for qw(id seq offset value);
+		push @ev, $f;
 	}
 	return @ev;
 }
@@ -137,7 +97,7 @@ is(scalar(grep { $e[$_]{seq} - $e[$_ - 1]{seq} < 2 } 1 .. $#e), 0,
 
 # --- resident-only: a never-touched page -------------------------------------
 my $fresh = $t->{var}{fresh}{addr};
-is(present($pid, $fresh), 0, 'fresh page not present before sampling');
+is(pagemap_present($pid, $fresh), 0, 'fresh page not present before sampling');
 ok(ft_on('id == 2 || id == 3'), "ftrace: filter 'id == 2 || id == 3'");
 is(ctl_errno($t->add_line('fresh', name => 'fresh', period_us => 10000) . "\n" .
 	     $t->add_line('fresh', name => 'fresh32', type => 'u32', len => 4, period_us => 10000) . "\n"),
@@ -161,7 +121,7 @@ is(rd('raw/fresh'), "\0" x 4096, 'raw/fresh: 4096 zero bytes');
 is(rd('values/fresh32'), "?\n", 'values/fresh32: "?" for a partial scalar');
 is(rd('raw/fresh32'), "\0" x 4, 'raw/fresh32: zero bytes');
 is(snap('fresh32')->{value}, '?', 'snapshot fresh32 value=?');
-is(present($pid, $fresh), 0, 'fresh page still not present: resident-only never faults');
+is(pagemap_present($pid, $fresh), 0, 'fresh page still not present: resident-only never faults');
 my @f = trace_samples();
 my @f32 = grep { $_->{id} == 3 } @f;
 cmp_ok(scalar @f32, '>=', 5, 'trace: >= 5 events of fresh32');
@@ -192,11 +152,11 @@ is(set_enabled(1), 0, 'resume sampling');
 # --- fault vs resident-only on dropped pages -----------------------------------
 my $two = $t->{var}{two}{addr};
 is($t->cmd('dontneed two'), 'ok dontneed', 'MADV_DONTNEED the two pages of `two`');
-is(present($pid, $two) + present($pid, $two + 4096), 0, 'two: both pages not present');
+is(pagemap_present($pid, $two) + pagemap_present($pid, $two + 4096), 0, 'two: both pages not present');
 is(ctl_errno($t->add_line('two', name => 'two_ro', period_us => 10000) . "\n"), 0, 'add two_ro (id 4, resident-only)');
 ok(wait_for(sub { (snap('two_ro')->{seq} // 0) >= 3 }, 10), 'two_ro sampled');
 is(snap('two_ro')->{flags}, 'partial', 'two_ro: partial');
-is(present($pid, $two) + present($pid, $two + 4096), 0, 'two: pages still not present');
+is(pagemap_present($pid, $two) + pagemap_present($pid, $two + 4096), 0, 'two: pages still not present');
 is(ctl_errno($t->add_line('two', name => 'two_f', period_us => 10000, fault => 1) . "\n"), 0,
    'add two_f (id 5, fault)');
 ok(wait_for(sub { (snap('two_f')->{seq} // 0) >= 3 }, 10), 'two_f sampled');
@@ -204,8 +164,8 @@ my $rf = region_by_name('two_f');
 is($rf->{partial}, 0, 'two_f: PARTIAL 0');
 is(snap('two_f')->{flags}, 'none', 'two_f: latest sample neither partial nor changed');
 is(rd('raw/two_f'), "\0" x 8192, 'two_f: zero-fill bytes');
-is(present($pid, $two), 1, 'two: first page present after a fault sample');
-is(present($pid, $two + 4096), 1, 'two: second page present after a fault sample');
+is(pagemap_present($pid, $two), 1, 'two: first page present after a fault sample');
+is(pagemap_present($pid, $two + 4096), 1, 'two: second page present after a fault sample');
 ok(wait_for(sub { (snap('two_ro')->{flags} // '') !~ /partial/ }, 10),
    'two_ro: not partial once the pages are present');
 is(rd('raw/two_ro'), "\0" x 8192, 'two_ro: zero bytes');
@@ -213,22 +173,22 @@ is(rd('raw/two_ro'), "\0" x 8192, 'two_ro: zero bytes');
 # --- MADV_DONTNEED on a touched page, then touch ------------------------------
 my $page = $t->{var}{page}{addr};
 my $pat = join('', map { chr(($_ * 7 + 3) & 0xff) } 0 .. 4095);
-is(present($pid, $page), 1, 'page present');
+is(pagemap_present($pid, $page), 1, 'page present');
 is(ctl_errno($t->add_line('page', name => 'page_ro', period_us => 10000) . "\n"), 0, 'add page_ro (id 6, resident-only)');
 ok(wait_for(sub { (snap('page_ro')->{seq} // 0) >= 2 }, 10), 'page_ro sampled');
 is(snap('page_ro')->{flags}, 'none', 'page_ro: not partial');
 ok(rd('raw/page_ro') eq $pat, 'raw/page_ro: the (i * 7 + 3) pattern');
 is(region_by_name('page_ro')->{partial}, 0, 'page_ro: PARTIAL 0');
 is($t->cmd('dontneed page'), 'ok dontneed', 'MADV_DONTNEED page');
-is(present($pid, $page), 0, 'page not present');
+is(pagemap_present($pid, $page), 0, 'page not present');
 ok(wait_for(sub { (snap('page_ro')->{flags} // '') =~ /partial/ }, 10), 'page_ro turns partial');
 ok(wait_for(sub { (snap('page_ro')->{flags} // '') eq 'partial' }, 10), 'page_ro: then flags=partial');
 is(rd('raw/page_ro'), "\0" x 4096, 'raw/page_ro: zeroes');
 is(rd('values/page_ro'), ('00' x 4096) . "\n", 'values/page_ro: zeroes');
 cmp_ok(region_by_name('page_ro')->{partial}, '>', 0, 'page_ro: PARTIAL counts');
-is(present($pid, $page), 0, 'page still not present');
+is(pagemap_present($pid, $page), 0, 'page still not present');
 is($t->cmd('touch page'), 'ok touch', 'touch page');
-is(present($pid, $page), 1, 'page present after touch');
+is(pagemap_present($pid, $page), 1, 'page present after touch');
 ok(wait_for(sub { (snap('page_ro')->{flags} // '') !~ /partial/ }, 10), 'page_ro no longer partial');
 ok(wait_for(sub { (snap('page_ro')->{flags} // '') eq 'none' }, 10), 'page_ro: then flags=none');
 is(rd('raw/page_ro'), "\0" x 4096, 'raw/page_ro: the zero-filled bytes the target now has');

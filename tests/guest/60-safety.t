@@ -25,21 +25,6 @@ sub setparam {
 	close $fh or die "$name: $!";
 }
 
-sub region {
-	my ($name) = @_;
-	my ($r) = grep { $_->{name} eq $name } regions();
-	return $r;
-}
-
-# Present bit of the page at $addr in /proc/$pid/pagemap.
-sub present {
-	my ($pid, $addr) = @_;
-	open(my $fh, '<:raw', "/proc/$pid/pagemap") or return undef;
-	sysseek($fh, int($addr / 4096) * 8, 0) or return undef;
-	sysread($fh, my $e, 8) == 8 or return undef;
-	return (unpack('Q<', $e) >> 63) & 1;
-}
-
 ums_load();
 
 # --- non-dumpable -------------------------------------------------------------
@@ -78,13 +63,13 @@ SKIP: {
 	    "add pid=$upid addr=$v{counter} type=u32 name=ucnt period_us=10000\n");
 	cmp_ok(time - $t0, '<', 2, 'adding regions over userfaultfd memory returns promptly');
 
-	ok(wait_for(sub { (region('ufault') // {})->{samples} // 0 >= 3 }, 10),
+	ok(wait_for(sub { (region_by_name('ufault') // {})->{samples} // 0 >= 3 }, 10),
 	   'fault region over userfaultfd memory keeps being sampled');
-	my $s0 = region('norm')->{samples};
+	my $s0 = region_by_name('norm')->{samples};
 	my $m0 = stats()->{missed};
 	my $w0 = time;
 	sleep 2;
-	my $s1 = region('norm')->{samples};
+	my $s1 = region_by_name('norm')->{samples};
 	my $m1 = stats()->{missed};
 	my $expect = (time - $w0) / 0.010;
 	cmp_ok($s1 - $s0, '>=', 0.5 * $expect,
@@ -98,7 +83,7 @@ SKIP: {
 	}
 	is(rd('raw/ufault'), "\0" x 8192, 'raw/ufault: zeroes');
 	is(rd('values/ucnt'), "42\n", 'the same process\'s ordinary memory reads normally');
-	is(present($upid, $blocked), 0, 'the userfaultfd page is still not present');
+	is(pagemap_present($upid, $blocked), 0, 'the userfaultfd page is still not present');
 
 	$t0 = time;
 	ctl("del name=ures\n");
@@ -106,7 +91,7 @@ SKIP: {
 
 	kill 'KILL', $upid;
 	waitpid($upid, 0);
-	ok(wait_for(sub { !region('ufault') }, 10), 'userfaultfd target exit noticed');
+	ok(wait_for(sub { !region_by_name('ufault') }, 10), 'userfaultfd target exit noticed');
 	ctl("clear\n");
 	$t->kill;
 }

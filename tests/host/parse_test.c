@@ -17,40 +17,11 @@
 #include <errno.h>
 
 #include "parse.h"
+#include "tap.h"
 
 #ifndef BAD_LINES_FILE
 #define BAD_LINES_FILE "tests/data/bad-lines.txt"
 #endif
-
-static int tap_n, tap_failed;
-
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	tap_n++;
-	if (!cond)
-		tap_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-static void skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void skip(const char *fmt, ...)
-{
-	va_list ap;
-
-	tap_n++;
-	printf("ok %d - # SKIP ", tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 static const struct ums_limits lim = {
 	.max_len = 65536,
@@ -429,8 +400,5 @@ int main(void)
 	test_messages();
 	test_misc();
 	test_bad_lines();
-	printf("1..%d\n", tap_n);
-	if (tap_failed)
-		printf("# %d of %d tests failed\n", tap_failed, tap_n);
-	return tap_failed ? 1 : 0;
+	return tap_done();
 }

@@ -19,25 +19,9 @@
 
 #include "render.h"
 #include "parse.h"
+#include "tap.h"
 
 #define VF(vt, p, n) ums_value_field(vt, (const u8 *)(p), n)
-
-static int tap_n, tap_failed;
-
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	tap_n++;
-	if (!cond)
-		tap_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 /* ---- reference float formatting ---- */
 
@@ -578,8 +562,5 @@ int main(void)
 	test_hex_str();
 	test_trunc();
 	test_hexdump();
-	printf("1..%d\n", tap_n);
-	if (tap_failed)
-		printf("# %d of %d tests failed\n", tap_failed, tap_n);
-	return tap_failed ? 1 : 0;
+	return tap_done();
 }

@@ -22,7 +22,7 @@ our @EXPORT = qw(ums_load ums_unload ums_loaded ctl ctl_errno rd rd_lines dbg ta
 		 wait_for stats regions slab_count errname $DBG);
 
 our $DBG = '/sys/kernel/debug/umsampler';
-# Largest data payload of one umsampler:sample event (UMS_EVENT_CHUNK in module/umsampler.h).
+# Largest data payload of one umsampler:sample event (UMS_EVENT_CHUNK in module/parse.h).
 our $CHUNK = 1024;
 my $root = $ENV{UMS_ROOT} // do { my $d = __FILE__; $d =~ s{/tests/lib/Ums\.pm$}{}; $d };
 our $KO = $ENV{UMS_KO} // "$root/module/umsampler.ko";
@@ -264,6 +264,71 @@ sub reap_target {
 	return unless $t->{pid};
 	waitpid($t->{pid}, 0);
 	$t->{pid} = 0;
+}
+
+# --- regions, snapshot, sampler state, trace-event text, pagemap (shared by the
+# value, trace, mode and safety tests) ---------------------------------------
+
+push @EXPORT, qw(region_by_name set_enabled wait_quiet snapshot event_fields pagemap_present);
+
+sub region_by_name { my ($n) = @_; my ($r) = grep { $_->{name} eq $n } regions(); return $r }
+
+# Write `enabled`; returns the errno (0 on success).
+sub set_enabled { return ctl_errno("$_[0]\n", dbg('enabled')) }
+
+# Wait until the sampler has stopped (stats samples stable over 200 ms).
+sub wait_quiet {
+	my $prev = -1;
+	return wait_for(sub {
+		my $s = stats()->{samples};
+		return 1 if $s == $prev;
+		$prev = $s;
+		sleep 0.2;
+		return 0;
+	}, 15);
+}
+
+# snapshot -> { NAME => { id, name, pid, seq, time_ns, late_ns, type, flags, value, dump, line } }
+# (unparsable lines under '!bad')
+sub snapshot {
+	my %s;
+	my $cur;
+	for my $l (split /\n/, rd('snapshot') // '') {
+		if ($l =~ /^id=(\d+) name=(\S+) pid=(\d+) seq=(\d+) time_ns=(\d+) late_ns=(\d+) type=(\S+) flags=(\S+)(?: value=(.*))?$/) {
+			$cur = $s{$2} = { id => $1, name => $2, pid => $3, seq => $4, time_ns => $5,
+					  late_ns => $6, type => $7, flags => $8, value => $9, dump => '',
+					  line => $l };
+		} elsif (defined $cur && $l =~ /^  /) {
+			$cur->{dump} .= "$l\n";
+		} else {
+			$s{'!bad'} = $l;
+		}
+	}
+	return \%s;
+}
+
+# Fields of an event's text "key=value ... data=xx xx" (data last: hex bytes,
+# spaces anywhere) -> { key => value, data => bytes }.
+sub event_fields {
+	my ($s) = @_;
+	my %f;
+	if ($s =~ s/ data=([0-9a-f ]*)$//) {
+		(my $h = $1) =~ s/ //g;
+		$f{data} = pack('H*', $h);
+	}
+	for (split / /, $s) {
+		$f{$1} = $2 if /^(\w+)=(.*)$/;
+	}
+	return \%f;
+}
+
+# Present bit (63) of the page holding ADDR in /proc/PID/pagemap (undef on error).
+sub pagemap_present {
+	my ($pid, $addr) = @_;
+	open(my $fh, '<:raw', "/proc/$pid/pagemap") or return undef;
+	sysseek($fh, int($addr / 4096) * 8, 0) or return undef;
+	sysread($fh, my $e, 8) == 8 or return undef;
+	return (unpack('V2', $e))[1] >> 31;
 }
 
 1;
