@@ -5,9 +5,11 @@
 #
 #   make                      module against the running kernel (or KDIR=...)
 #   make KVER=6.1|6.12|rt     module against one of the test kernels, built in
-#                             build/kmod/$(KVER)/module/umsampler.ko
+#                             build/kmod/$(KVER)/module/umsampler.ko (debug: the
+#                             KASAN/lockdep/kmemleak kernel, scripts/debugkernel.sh)
 #   make check [KVER=...]     host tests + the in-guest suite on each kernel
 #   make demo  [KVER=...]     a short demonstration in the guest
+#   make bench [QUICK=1]      benchmarks against userspace pollers (bench/)
 #   make C=1 / W=1            sparse / extra warnings, as in the kernel tree
 #   make tools                the umsampler CLI and trace-cmd/perf plugin (tracing/)
 #   make install              install them (PREFIX=/usr/local)
@@ -23,8 +25,8 @@ USER_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror
 UMS_WERROR	?=
 
 ifneq ($(KVER),)
-ifeq ($(filter $(KVER),$(KVERS)),)
-$(error KVER must be one of: $(KVERS))
+ifeq ($(filter $(KVER),$(KVERS) debug),)
+$(error KVER must be one of: $(KVERS) debug)
 endif
 KDIR		?= $(shell scripts/kernels.sh kdir $(KVER))
 KMOD_DIR	:= $(BUILD)/kmod/$(KVER)
@@ -42,7 +44,7 @@ PROGS		:= $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROGS_SRCS))
 all: module progs host-tests tools
 
 help:
-	@sed -n '3,17p' Makefile
+	@sed -n '3,19p' Makefile
 
 # Builds for a test kernel happen in a mirror of the sources (symlinks), so that
 # several kernels' objects never mix with each other or with an in-tree build.
@@ -68,11 +70,13 @@ $(BUILD)/progs/%: tests/progs/%.c
 
 -include tests/host/Makefile.inc
 include tracing/Makefile.inc
+-include bench/Makefile.inc
 
 host-tests: $(HOST_TESTS)
 
+# Without KVER: the three Debian kernels, plus the debug kernel if it is built (cached).
 check:
-	scripts/check.sh $(if $(KVER),$(KVER),$(KVERS))
+	scripts/check.sh $(KVER)
 
 demo:
 	scripts/demo.sh $(if $(KVER),$(KVER),6.12)

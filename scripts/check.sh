@@ -8,7 +8,7 @@
 # anything failed (a test, a build warning, or a kernel problem found in the
 # guest console log by scripts/logscan).
 #
-# Usage: scripts/check.sh [KVER...]        (default: 6.1 6.12 rt)
+# Usage: scripts/check.sh [KVER...]        (default: 6.1 6.12 rt, and debug if built)
 # Environment: UMS_TESTS="tests/guest/10-values.t ..." runs a subset in the guest;
 #              UMS_VM_TIMEOUT (default 900) bounds each guest run.
 set -uo pipefail
@@ -16,7 +16,13 @@ set -uo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO" || exit 2
 KVERS=("$@")
-[ ${#KVERS[@]} -gt 0 ] || KVERS=(6.1 6.12 rt)
+if [ ${#KVERS[@]} -eq 0 ]; then
+	KVERS=(6.1 6.12 rt)
+	# The debug kernel (scripts/debugkernel.sh, ~12 min to build) joins when it is cached.
+	if scripts/kernels.sh vmlinuz debug >/dev/null 2>&1; then
+		KVERS+=(debug)
+	fi
+fi
 start=$(date +%s)
 declare -A result
 fail=0

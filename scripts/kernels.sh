@@ -10,6 +10,11 @@
 #   6.1   bookworm's current kernel: ABI from meta-package linux-image-amd64
 #   6.12  newest linux-image-6.12.*+deb12-amd64-unsigned (bookworm-security)
 #   rt    PREEMPT_RT: ABI from meta-package linux-image-rt-amd64
+#   debug NOT a Debian image: built locally from Debian's linux-source-6.1 with
+#         config/debug.config (KASAN, lockdep, kmemleak, ...) by
+#         scripts/debugkernel.sh, which `fetch debug` runs (~15 min the first
+#         time, then cached). Everything the guest needs is built in; its
+#         kdir is the build tree itself (no linux-headers package).
 #
 # No ABI number is hard-coded; everything is resolved via apt-cache. Once a
 # kernel is cached, every subcommand works offline (resolution failures fall
@@ -25,6 +30,8 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_ROOT=${UMS_CACHE:-${XDG_CACHE_HOME:-$REPO/build/cache}}/kernels
 KVERS=(6.1 6.12 rt)
+# Known but not Debian images (not in KVERS: nothing fetches it implicitly).
+LOCAL_KVERS=(debug)
 
 usage() {
 	cat <<EOF
@@ -43,7 +50,7 @@ Commands:
   resolve KVER    print the release apt-cache currently resolves (no cache)
   list            print the known KVER names
 
-KVER is one of: ${KVERS[*]}
+KVER is one of: ${KVERS[*]} ${LOCAL_KVERS[*]}
 Cache: \$UMS_CACHE or \$XDG_CACHE_HOME or <repo>/build/cache, + /kernels/<KVER>
        (currently $CACHE_ROOT)
 EOF
@@ -54,8 +61,8 @@ note() { echo "kernels.sh: $*" >&2; }
 
 check_kver() {
 	case "$1" in
-	6.1 | 6.12 | rt) ;;
-	*) die "unknown kernel '$1' (known: ${KVERS[*]})" ;;
+	6.1 | 6.12 | rt | debug) ;;
+	*) die "unknown kernel '$1' (known: ${KVERS[*]} ${LOCAL_KVERS[*]})" ;;
 	esac
 }
 
@@ -117,6 +124,13 @@ recorded_release() {
 extraction_ok() {
 	local t m
 	t="$(cache_dir "$1")/$2"
+	if [ "$1" = debug ]; then # built by scripts/debugkernel.sh; all built in
+		[ -f "$t/.complete" ] && [ -f "$t/boot/vmlinuz-$2" ] &&
+			[ -f "$t/boot/vmlinux-$2" ] && [ -f "$t/.kdir" ] &&
+			[ -f "$t/lib/modules/$2/modules.builtin" ] &&
+			[ -f "$(<"$t/.kdir")/Module.symvers" ]
+		return
+	fi
 	[ -f "$t/.complete" ] && [ -f "$t/boot/vmlinuz-$2" ] &&
 		[ -f "$t/lib/modules/$2/modules.dep" ] || return 1
 	m=$(grep -m 1 -E '^[^:]*/9p\.ko[^:]*:' "$t/lib/modules/$2/modules.dep") || return 1
@@ -218,6 +232,11 @@ download_extract() {
 fetch_one() {
 	local kver=$1 d cached="" resolved=""
 	check_kver "$kver"
+	if [ "$kver" = debug ]; then
+		"$REPO/scripts/debugkernel.sh" || die "debug kernel build failed"
+		note "debug: $(cached_release debug) ready"
+		return 0
+	fi
 	d=$(cache_dir "$kver")
 	mkdir -p "$d"
 	exec 9>"$d/.lock"
@@ -266,9 +285,18 @@ main() {
 		[ $# -eq 1 ] || die "$cmd: need exactly one KVER"
 		check_kver "$1"
 		case "$cmd" in
-		release) release_of "$1" ;;
-		resolve) resolve_release "$1" || die "cannot resolve '$1' via apt-cache" ;;
+		release)
+			if [ "$1" = debug ]; then need_cached debug; else release_of "$1"; fi ;;
+		resolve)
+			if [ "$1" = debug ]; then need_cached debug; else
+				resolve_release "$1" || die "cannot resolve '$1' via apt-cache"
+			fi ;;
 		kdir)
+			if [ "$1" = debug ]; then
+				rel=$(need_cached debug)
+				cat "$(cache_dir debug)/$rel/.kdir"
+				return 0
+			fi
 			rel=$(release_of "$1")
 			if [ -d "/lib/modules/$rel/build" ]; then
 				echo "/lib/modules/$rel/build"

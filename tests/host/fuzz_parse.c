@@ -89,3 +89,68 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	return 0;
 }
+
+#ifdef UMS_FUZZ_REPLAY
+/*
+ * Replay main (build/host/fuzz_regress.t, built with gcc and ASan/UBSan, no libFuzzer): runs
+ * LLVMFuzzerTestOneInput() on every file saved under UMS_FUZZ_CRASH_DIR (tests/data/fuzz-crashes,
+ * see scripts/fuzz.sh) and prints TAP, one test per file. A crash or failed invariant aborts the
+ * program, which prove reports as a failure. An empty or missing directory passes (one test).
+ */
+#include <dirent.h>
+#include <stdio.h>
+
+static int replay_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = argc > 1 ? argv[1] : UMS_FUZZ_CRASH_DIR;
+	char *names[4096], path[4096];
+	size_t nr = 0, i;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d) {
+		while ((de = readdir(d)) && nr < sizeof(names) / sizeof(names[0])) {
+			/* README* documents the directory; dotfiles are not inputs */
+			if (de->d_name[0] == '.' || !strncmp(de->d_name, "README", 6))
+				continue;
+			names[nr++] = strdup(de->d_name);
+		}
+		closedir(d);
+	}
+	qsort(names, nr, sizeof(names[0]), replay_cmp);
+	printf("1..%zu\n", nr + 1);
+	printf("ok 1 - saved fuzz inputs in %s: %zu%s\n", dir, nr, d ? "" : " (no such directory)");
+	for (i = 0; i < nr; i++) {
+		FILE *f;
+		uint8_t *buf;
+		long len;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		f = fopen(path, "rb");
+		if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+			printf("not ok %zu - %s: cannot read\n", i + 2, names[i]);
+			if (f)
+				fclose(f);
+			continue;
+		}
+		/* exact-size heap copy, so that ASan sees any overread */
+		buf = malloc(len ? (size_t)len : 1);
+		if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+			printf("not ok %zu - %s: cannot read\n", i + 2, names[i]);
+		} else {
+			fflush(stdout);
+			LLVMFuzzerTestOneInput(buf, (size_t)len);
+			printf("ok %zu - %s (%ld bytes) replayed\n", i + 2, names[i], len);
+		}
+		free(buf);
+		fclose(f);
+		free(names[i]);
+	}
+	return 0;
+}
+#endif

@@ -34,6 +34,21 @@ CASES=(
 	"hung-task.log|1|INFO: task umstarget:201 blocked for more than 120 seconds."
 	"lockdep.log|1|WARNING: possible circular locking dependency detected"
 	"sleeping-atomic.log|1|BUG: sleeping function called from invalid context"
+	# debug kernel (config/debug.config): KASAN, lockdep, kmemleak, ODEBUG
+	"kasan-uaf-debug.log|1|BUG: KASAN: use-after-free in ums_region_put+0x3c/0x1a0 [umsampler]"
+	"kasan-uaf-debug.log|1|UMS-TAINT: 4128"
+	"kasan-frame-only.log|1|] =================================================================="
+	"kasan-frame-only.log|1|Write of size 4 at addr ffff888104a2c3c8"
+	"lockdep-recursive.log|1|WARNING: possible recursive locking detected"
+	"lockdep-recursive.log|1|*** DEADLOCK ***"
+	"lockdep-inconsistent.log|1|WARNING: inconsistent lock state"
+	"lockdep-interleaved.log|1|inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage."
+	"rcu-suspicious.log|1|WARNING: suspicious RCU usage"
+	"odebug.log|1|ODEBUG: free active (active state 0) object type: hrtimer"
+	"kmemleak-printk.log|1|kmemleak: 2 new suspected memory leaks"
+	"kmemleak-report.log|1|UMS-KMEMLEAK: unreferenced object 0xffff888103c4a100 (size 64):"
+	"kmemleak-report.log|1|UMS-KMEMLEAK: unreferenced object 0xffff888103c4a180 (size 64):"
+	"kmemleak-clean-debug.log|0|"
 )
 for f in "$DATA"/gpf-6.12.log "$DATA"/softlockup-rt.log; do
 	[ -f "$f" ] || continue
