@@ -142,17 +142,17 @@ medium | full | extra)
 	done
 	# Where the sampler's time goes: perf over the whole guest, ums-snap at R=1024.
 	if command -v perf >/dev/null; then
-		for c in ums-snap; do
+		for c in ${BENCH_PROFILE:-ums-snap}; do
 			echo "== profile $c R=1024 P=1ms"
-			perf record -a -g -o /tmp/perf-$c.data -- \
+			perf record -a -g -o "/tmp/perf-$c.data" -- \
 				"$BIN" -c "$c" -T 1 -R 1024 -L 8 -P 1000 -d 3000 -b 200 -w 300 -k "$KO" \
 				-x "set=profile rep=1" >>"$RAW" 2>"$OUT/.err" || {
 				echo "profile $c failed: $(cat "$OUT/.err")"; continue; }
-			perf report -i /tmp/perf-$c.data --stdio --no-children --comm umsampler \
-				--percent-limit 1.5 -g none --sort sym 2>/dev/null |
+			perf report -i "/tmp/perf-$c.data" --stdio --no-children --comm umsampler,kthreadd --kallsyms /proc/kallsyms \
+				--percentage relative --percent-limit 0.7 -g none --sort sym 2>/dev/null |
 				grep -v '^$' | head -n 45 >"$OUT/profile-$c.txt" || true
-			perf report -i /tmp/perf-$c.data --stdio --no-children --comm umsampler \
-				-g caller,0.5,callee --percent-limit 5 --sort sym 2>/dev/null |
+			perf report -i "/tmp/perf-$c.data" --stdio --no-children --comm umsampler,kthreadd --kallsyms /proc/kallsyms \
+				--percentage relative -g caller,0.5,callee --percent-limit 5 --sort sym 2>/dev/null |
 				grep -v '^$' | head -n 120 >"$OUT/profile-$c-callers.txt" || true
 		done
 	fi

@@ -111,6 +111,7 @@ if [ -z "$ver" ] || [ ! -f "$TARBALL" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$SRCPKG" >&2 ||
 		die "apt-get install $SRCPKG failed"
 	ver=$(pkg_version)
+	# shellcheck disable=SC2015
 	[ -n "$ver" ] && [ -f "$TARBALL" ] || die "$SRCPKG installed but $TARBALL is missing"
 fi
 for t in flex bison bc gcc make perl; do
@@ -177,6 +178,7 @@ if ! make -j"$JOBS" all >"$D/build.log" 2>&1; then
 	tail -n 40 "$D/build.log" >&2
 	die "kernel build failed (full log: $D/build.log)"
 fi
+# shellcheck disable=SC2015
 [ -f vmlinux ] && [ -f arch/x86/boot/bzImage ] && [ -f Module.symvers ] ||
 	die "build finished without vmlinux/bzImage/Module.symvers"
 make -s modules_prepare >>"$D/build.log" 2>&1 || die "make modules_prepare failed"
