@@ -36,11 +36,6 @@ sub run {
 	return ($? >> 8, $so, $se);
 }
 
-sub region_named {
-	my ($n) = @_;
-	my ($r) = grep { $_->{name} eq $n } regions();
-	return $r;
-}
 
 sub value { my $v = rd("values/$_[0]"); chomp $v if defined $v; return $v }
 
@@ -66,7 +61,7 @@ my $pid = $t->pid;
 		     \ source=\S+umstarget:counter\(dwarf\)$/x,
 	     "add counter: address $a, u32 from DWARF");
 	my ($id) = $so =~ /id=(\d+)/;
-	my $r = region_named('counter');
+	my $r = region_by_name('counter');
 	ok($r && $r->{id} == $id, 'regions has it under the printed id');
 	is($r && $r->{addr}, $a, 'regions: address');
 	is($r && $r->{type}, 'u32', 'regions: type u32');
@@ -156,11 +151,11 @@ for my $tg (sort keys %want) {
 {
 	my ($st, $so, $se) = run('del', 'counter');
 	is($st, 0, 'del counter: exit 0');
-	ok(!region_named('counter'), 'counter gone');
-	my $r = region_named('v_str');
+	ok(!region_by_name('counter'), 'counter gone');
+	my $r = region_by_name('v_str');
 	($st) = run('del', $r->{id});
 	is($st, 0, 'del ID: exit 0');
-	ok(!region_named('v_str'), 'v_str gone');
+	ok(!region_by_name('v_str'), 'v_str gone');
 	($st, $so, $se) = run('del', '99999');
 	is($st, 1, 'del unknown id: exit 1');
 	like($se, qr/the module refused it: ENOENT/, 'del unknown id: kernel message');
@@ -210,7 +205,7 @@ SKIP: {
 	is($st, 0, 'python3: add python3:_PyRuntime') or diag($se);
 	my ($len) = $so =~ / len=(\d+) type=hex /;
 	ok($len && $len > 4096, "python3: _PyRuntime: whole struct, hex (len $len)");
-	my $r = region_named('pyrt');
+	my $r = region_by_name('pyrt');
 	is($r && $r->{len}, $len, 'python3: regions has the length');
 	my $raw = wait_for(sub { my $x = rd('raw/pyrt'); defined $x && length($x) ? $x : '' }, 10);
 	is(length($raw), $len, 'python3: raw/pyrt has len bytes');
