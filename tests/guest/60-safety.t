@@ -77,7 +77,7 @@ SKIP: {
 	cmp_ok(($s1 - $s0) + ($m1 - $m0), '>=', 0.75 * $expect, 'samples + missed cover the periods');
 
 	for my $n (qw(ures ufault)) {
-		my $r = region($n);
+		my $r = region_by_name($n);
 		cmp_ok($r->{samples}, '>', 0, "$n: sampled");
 		is($r->{partial}, $r->{samples}, "$n: every sample partial (the pages never arrive)");
 	}
