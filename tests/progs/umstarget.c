@@ -133,8 +133,14 @@ static int set_var(struct var *v, const char *val)
 
 	errno = 0;
 	if (!strcmp(v->type, "str")) {
-		memset(v->addr, 0, v->len);
-		strncpy(v->addr, val, v->len - 1);
+		char buf[sizeof(v_str)] = { 0 };
+
+		/*
+		 * One copy of the whole new value: a sampler must not catch the
+		 * variable cleared between a memset and a strncpy.
+		 */
+		strncpy(buf, val, sizeof(buf) - 1);
+		memcpy(v->addr, buf, v->len < sizeof(buf) ? v->len : sizeof(buf));
 		return 0;
 	}
 	if (!strcmp(v->type, "f32")) {
