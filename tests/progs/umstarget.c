@@ -139,7 +139,7 @@ static int set_var(struct var *v, const char *val)
 		 * One copy of the whole new value: a sampler must not catch the
 		 * variable cleared between a memset and a strncpy.
 		 */
-		strncpy(buf, val, sizeof(buf) - 1);
+		memcpy(buf, val, strnlen(val, sizeof(buf) - 1));
 		memcpy(v->addr, buf, v->len < sizeof(buf) ? v->len : sizeof(buf));
 		return 0;
 	}
