@@ -70,7 +70,10 @@ for k in "${KVERS[@]}"; do
 
 	say "kernel $k: in-guest suite"
 	# shellcheck disable=SC2086
-	scripts/vmrun --kernel "$k" --timeout "${UMS_VM_TIMEOUT:-900}" --quiet -- \
+	to=${UMS_VM_TIMEOUT:-900}
+	# KASAN under TCG: ~90 s to userspace, the suite ~20 min, kmemleak scans.
+	[ "$k" = debug ] && to=${UMS_VM_TIMEOUT:-3600}
+	scripts/vmrun --kernel "$k" --timeout "$to" --quiet -- \
 		env UMS_KO="$REPO/build/kmod/$k/module/umsampler.ko" UMS_PROGS="$REPO/build/progs" \
 		prove -f --nocolor ${UMS_TESTS:-tests/guest/*.t}
 	rc=$?
