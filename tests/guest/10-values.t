@@ -285,8 +285,4 @@ ok(ums_unload(), 'rmmod');
 ok(!ums_loaded(), 'module unloaded');
 done_testing();
 
-END {
-	local $?;
-	$_->kill for @targets;
-	ums_unload() if ums_loaded();
-}
+END { ums_cleanup(@targets) }

@@ -283,7 +283,6 @@ END {
 		tw('trace', '');
 	}
 	tw('tracing_on', $cleanup{tracing_on}) if defined $cleanup{tracing_on};
-	$_->kill for @targets;
-	ums_unload() if ums_loaded();
+	ums_cleanup(@targets);
 	unlink glob('/tmp/ums-11*');
 }

@@ -209,13 +209,11 @@ ok(!ums_loaded(), 'module unloaded');
 done_testing();
 
 END {
-	local $?;
 	if ($cleanup{trace}) {
 		tw("$EV/enable", "0\n");
 		tw("$EV/filter", "0\n");
 		tw('trace', '');
 		tw('tracing_on', $cleanup{on}) if defined $cleanup{on};
 	}
-	$_->kill for @targets;
-	ums_unload() if ums_loaded();
+	ums_cleanup(@targets);
 }

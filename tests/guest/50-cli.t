@@ -24,18 +24,7 @@ my $cli = "$tools/umsampler";
 plan skip_all => "$cli not built (make tools)" unless -x $cli;
 
 # run the CLI: (exit status, stdout, stderr)
-sub run {
-	my (@args) = @_;
-	my $err = gensym;
-	my $pid = open3(my $in, my $o, $err, $cli, @args);
-	close $in;
-	local $/;
-	my $so = <$o> // '';
-	my $se = <$err> // '';
-	waitpid($pid, 0);
-	return ($? >> 8, $so, $se);
-}
-
+sub run { return run_cli($cli, @_) }
 
 sub value { my $v = rd("values/$_[0]"); chomp $v if defined $v; return $v }
 

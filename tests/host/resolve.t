@@ -14,10 +14,11 @@ use strict;
 use warnings;
 use Cwd qw(abs_path);
 use File::Path qw(make_path remove_tree);
+use FindBin;
+use lib "$FindBin::Bin/../lib";
 use IPC::Open2;
-use IPC::Open3;
-use Symbol 'gensym';
 use Test::More;
+use Ums qw(run_cli);
 
 my $root = abs_path(__FILE__ =~ s{/tests/host/resolve\.t$}{}r);
 $root = abs_path('.') unless -d "$root/tests/progs-host";
@@ -92,18 +93,11 @@ sub rfile {
 	return $s // '';
 }
 
-# run the CLI: returns (exit status, stdout, stderr)
+# run the CLI (on the fake debugfs unless $UMSAMPLER_DEBUGFS is set): returns (exit status,
+# stdout, stderr)
 sub run {
-	my (@args) = @_;
 	local $ENV{UMSAMPLER_DEBUGFS} = $ENV{UMSAMPLER_DEBUGFS} // $fake;
-	my $err = gensym;
-	my $pid = open3(my $in, my $o, $err, $cli, @args);
-	close $in;
-	local $/;
-	my $so = <$o> // '';
-	my $se = <$err> // '';
-	waitpid($pid, 0);
-	return ($? >> 8, $so, $se);
+	return run_cli($cli, @_);
 }
 
 sub start_target {

@@ -331,4 +331,38 @@ sub pagemap_present {
 	return (unpack('V2', $e))[1] >> 31;
 }
 
+# --- running a command such as the umsampler CLI (50-cli.t; also the host's
+# tests/host/resolve.t: nothing here needs a guest or debugfs) ---------------
+
+use IPC::Open3;
+use Symbol 'gensym';
+
+push @EXPORT, qw(run_cli ums_cleanup);
+
+# Run CMD ARGS... (e.g. run_cli($cli, 'list')) with its stdin closed; returns
+# (exit status, stdout, stderr).
+sub run_cli {
+	my (@cmd) = @_;
+	my $err = gensym;
+	my $pid = open3(my $in, my $o, $err, @cmd);
+	close $in;
+	local $/;
+	my $so = <$o> // '';
+	my $se = <$err> // '';
+	waitpid($pid, 0);
+	return ($? >> 8, $so, $se);
+}
+
+# --- END-block cleanup of a guest test --------------------------------------
+
+# END { ums_cleanup(@targets) }: kill the given targets (Ums::target objects),
+# then unload the module if it is still loaded, after a failure or die as well;
+# the test's exit status ($?) is kept.
+sub ums_cleanup {
+	my (@targets) = @_;
+	local $?;
+	$_->kill for @targets;
+	ums_unload() if ums_loaded();
+}
+
 1;
