@@ -24,6 +24,7 @@
 #include <traceevent/event-parse.h>
 
 #include "decode.h"
+#include "grow.h"
 #include "render.h"
 
 #define UMS_MAX_SAMPLE	(16U << 20)	/* sanity bound for offset + len of a chunk */
@@ -103,15 +104,10 @@ static struct ums_rstate *ums_asm_get(struct ums_asm *a, u32 id)
 	st = ums_asm_find(a, id, &pos);
 	if (st)
 		return st;
-	if (a->n == a->cap) {
-		size_t ncap = a->cap ? 2 * a->cap : 16;
-
-		nst = realloc(a->st, ncap * sizeof(*nst));
-		if (!nst)
-			return NULL;
-		a->st = nst;
-		a->cap = ncap;
-	}
+	nst = ums_grow(a->st, a->n, &a->cap, sizeof(*nst), 16);
+	if (!nst)
+		return NULL;
+	a->st = nst;
 	memmove(&a->st[pos + 1], &a->st[pos], (a->n - pos) * sizeof(*a->st));
 	a->n++;
 	st = &a->st[pos];

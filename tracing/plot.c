@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "decode.h"
+#include "grow.h"
 
 #define PLOT_MAX_PANELS	16	/* more regions: one panel, a colour each */
 
@@ -64,15 +65,10 @@ static struct plot_series *plot_series(struct plot_ctx *p, const struct ums_samp
 	for (i = 0; i < p->n; i++)
 		if (p->s[i].id == smp->id)
 			return &p->s[i];
-	if (p->n == p->cap) {
-		size_t ncap = p->cap ? 2 * p->cap : 8;
-
-		s = realloc(p->s, ncap * sizeof(*s));
-		if (!s)
-			return NULL;
-		p->s = s;
-		p->cap = ncap;
-	}
+	s = ums_grow(p->s, p->n, &p->cap, sizeof(*s), 8);
+	if (!s)
+		return NULL;
+	p->s = s;
 	s = &p->s[p->n++];
 	memset(s, 0, sizeof(*s));
 	s->id = smp->id;
