@@ -10,7 +10,7 @@
 # took no samples, or a point could not be set up).
 #
 # Usage (in the guest): bench/guest.sh quick|medium|full|extra
-# (extra: only the SCHED_FIFO prototype, the max-rate search and the profile,
+# (extra: only the SCHED_FIFO points, the max-rate search and the profile,
 # with full-mode windows: to complete an interrupted full run)
 # Environment: UMS_KO (module), UMSBENCH (binary), UMS_RESULTS (output dir),
 #              BENCH_HOSTLOAD (host uptime line, recorded in meta.txt).
@@ -118,6 +118,7 @@ quick)
 	# every contender at R=1 and R=64 (P=1 ms, L=8); P=100 us for umsampler
 	# (events off) and pvr. No max-rate search, no sweeps (medium/full).
 	sweep quick "$ALL" 1 "1 64" 8 1000
+	sweep quick "ums-trace+fifo pvr+fifo" 1 64 8 1000
 	sweep quick "ums-snap pvr" 1 64 8 100
 	;;
 medium | full | extra)
@@ -131,12 +132,12 @@ medium | full | extra)
 	elif [ "$MODE" = medium ]; then
 		sweep T "$ALL" "1 10 100" 10 8 10000
 	fi
-	# Engine prototype without touching module/: the sampler as SCHED_FIFO 1
-	# (what sched_set_fifo_low() in umsd_start() would do), pollers likewise.
-	sweep fifo "ums-trace+fifo ums-snap+fifo pvr+fifo" 1 64 8 1000
+	# The sampler at SCHED_FIFO 1: umsampler's sched_fifo parameter, the
+	# poller likewise (sched_setscheduler).
+	sweep fifo "ums-trace+fifo ums-snap+fifo pvr+fifo" 1 "1 64" 8 1000
 	# Bounded search: R x4 per step for the kernel contenders and pvr, x2 for
 	# the slow pollers (which miss early).
-	for c in $ALL; do
+	for c in $ALL ums-snap+fifo ums-trace+fifo pvr+fifo; do
 		case $c in ptrace) r0=4; m=2 ;; procmem) r0=16; m=2 ;; *) r0=16; m=4 ;; esac
 		maxrate "$c" "$r0" 16384 "$D" "$m"
 	done

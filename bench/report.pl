@@ -44,8 +44,8 @@ my @CONT = qw(ums-trace ums-snap floor pvr procmem ptrace ums-trace+fifo ums-sna
 my %LABEL = ('ums-trace' => 'umsampler, events recorded', 'ums-snap' => 'umsampler, events off',
 	'floor' => 'floor (debug_floor, recorded)', pvr => 'process_vm_readv poller',
 	procmem => '/proc/PID/mem poller', ptrace => 'ptrace poller',
-	'ums-trace+fifo' => 'umsampler recorded, SCHED_FIFO kthread (prototype)',
-	'ums-snap+fifo' => 'umsampler events off, SCHED_FIFO kthread (prototype)', 'pvr+fifo' => 'process_vm_readv poller, SCHED_FIFO');
+	'ums-trace+fifo' => 'umsampler recorded, sched_fifo=1',
+	'ums-snap+fifo' => 'umsampler events off, sched_fifo=1', 'pvr+fifo' => 'process_vm_readv poller, SCHED_FIFO 1');
 my $kernel = $meta{kernel} // '?';
 my $ncpu = $meta{ncpu} // '?';
 my $accel = uc($meta{accel} // 'tcg');
@@ -290,13 +290,25 @@ for my $c (qw(ums-trace ums-snap)) {
 	push @H, [ 'lateness p99 ums-trace ÷ pvr, P=1 ms, R=64 (≤ 0.20)', fm3(@b), verdict($b[0], ($b[0] // 9) <= 0.2) ];
 	my @b1 = ratio('p99', 'ums-trace', 'pvr', $pt1);
 	push @H, [ 'lateness p99 ums-trace ÷ pvr, P=1 ms, R=1 (≤ 0.20)', fm3(@b1), verdict($b1[0], ($b1[0] // 9) <= 0.2) ];
+	# the same with the sampler at SCHED_FIFO 1 (module parameter sched_fifo=1):
+	# against the default poller, and against a poller given the same priority
+	for my $pv (qw(pvr pvr+fifo)) {
+		my @f = ratio('p99', 'ums-trace+fifo', $pv, $pt64);
+		push @H, [ "lateness p99 ums-trace+fifo ÷ $pv, P=1 ms, R=64 (≤ 0.20)", fm3(@f), verdict($f[0], ($f[0] // 9) <= 0.2) ]
+			if @f;
+	}
+	for my $c (qw(ums-trace+fifo ums-snap+fifo)) {
+		my @f = ratio('cps', $c, 'pvr+fifo', $pt64);
+		push @H, [ "CPU/region-sample $c ÷ pvr+fifo, R=64 (≤ 0.10)", fm3(@f), verdict($f[0], ($f[0] // 9) <= 0.1) ] if @f;
+	}
 	for my $c (qw(ums-trace ums-snap)) {
 		my @s = metric("$c,$pt64f", 'slow');
 		push @H, [ "target slowdown $c, P=100 µs, R=64 (≤ 1 %)", @s ? fm3(@s) . ' %' : '–',
 			verdict($s[0], ($s[0] // 99) <= 1) ];
 	}
-	for my $c (qw(ums-snap ums-trace)) {
+	for my $c (qw(ums-snap ums-trace ums-snap+fifo ums-trace+fifo)) {
 		my $m = $maxrate{$c};
+		next if !$m && $c =~ /fifo/;
 		push @H, [ "max sustainable region-samples/s, $c (≥ 100,000)",
 			!$m ? '–' : $m->{best} ? fmt($m->{best}, 0) . " (R=$m->{bestR} at 1 ms; 1 rep per step)"
 			: '< ' . fmt(($m->{fail} // 0) * 1000, 0) . ' (> 1 % missed already at R=' . ($m->{fail} // '?') . ', ' . fmt($m->{failach}, 1) . ' % achieved)',
@@ -345,6 +357,8 @@ $md .= "## Method\n\n"
 	. "  - `floor`: umsampler with `debug_floor=1` (no attach, copies from a kernel buffer), events enabled and recorded like `ums-trace`.\n"
 	. "  - `pvr`: one process, `clock_nanosleep(TIMER_ABSTIME)`, one `process_vm_readv` per target per period with R iovecs into a 16 MiB in-memory ring.\n"
 	. "  - `procmem`: `pread` of `/proc/PID/mem` per region (fds kept open).\n"
+	. "  - `+fifo`: the same contender with its sampler at SCHED_FIFO priority 1 (umsampler: module parameter `sched_fifo=1`; poller: `sched_setscheduler`).\n"
+	. "  - The regions of a target are adjacent, as a struct's fields or an array's elements are: umsampler reads runs of close regions of one target with one user copy of up to a page (`spans` in `stats`), `pvr` reads all R regions with one syscall (R iovecs), `procmem` and `ptrace` go region by region.\n"
 	. "  - `ptrace`: per target per period `PTRACE_SEIZE` + `PTRACE_INTERRUPT` + wait, `PTRACE_PEEKDATA` per 8 bytes, `PTRACE_DETACH`.\n"
 	. "- CPU per region-sample: the sampler task's `sum_exec_runtime` (`/proc/PID/schedstat`, the same source for the kthread and the pollers, "
 	. "includes wake-up and sleep) over the window ÷ region-samples taken. The module's own `cpu_ns` (time inside sampling passes) and `attach_ns` are reported too.\n"
@@ -358,7 +372,7 @@ $md .= "## Method\n\n"
 my @sets = $mode eq 'quick' ? (['quick', 'Quick points (T=1)']) :
 	(['R', 'Regions sweep (T=1, L=8 B, P=1 ms)'], ['P', 'Period sweep (T=1, R=64, L=8 B; P=1 ms is in the regions sweep)'],
 	 ['L', 'Length sweep (T=1, R=16, P=10 ms)'], ['T', 'Targets sweep (R=10 per target, L=8 B, P=10 ms; paced targets: each iteration is followed by a 1 ms sleep)'],
-	 ['fifo', 'Engine prototype: sampler at SCHED_FIFO 1 (chrt on the kthread / the poller; module unchanged)']);
+	 ['fifo', 'SCHED_FIFO: umsampler with sched_fifo=1 (the sampler thread calls sched_set_fifo_low()), the poller with SCHED_FIFO 1 (T=1, L=8 B, P=1 ms)']);
 for my $s (@sets) {
 	my ($set, $title) = @$s;
 	my @keys = grep { $grp{$_}[0]{set} eq $set } keys %grp;

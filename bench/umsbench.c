@@ -17,9 +17,9 @@
  * CONTENDER: ums-trace ums-snap floor pvr procmem ptrace
  * -S US: paced targets: sleep US microseconds after each iteration (used for
  *    many targets, where T busy loops on one CPU would starve everything).
- * -F (engine prototype): run the sampler (kthread or poller) SCHED_FIFO 1, as
- *    sched_set_fifo_low() would in the module; the contender is reported as
- *    NAME+fifo.
+ * -F: run the sampler SCHED_FIFO at priority 1: umsampler with its sched_fifo
+ *    parameter (sched_set_fifo_low()), a poller with sched_setscheduler(); the
+ *    contender is reported as NAME+fifo.
  *
  * Placement (guest with >= 2 CPUs): targets and the trace reader on CPU 0, the
  * sampler (umsampler kthread or poller) alone on CPU 1, so the sampler never
@@ -598,7 +598,7 @@ int main(int argc, char **argv)
 {
 	int o, k, is_ums, trace, floor_, st;
 	uint64_t w0, w1, cpu0 = 0, cpu1 = 0, tk0 = 0, tk1 = 0, t0, t1, wb0, wb1, tb0, tb1;
-	uint64_t s0 = 0, s1 = 0, m0 = 0, m1 = 0, rc0 = 0, rc1 = 0, ucpu = 0, uatt = 0;
+	uint64_t s0 = 0, s1 = 0, m0 = 0, m1 = 0, rc0 = 0, rc1 = 0, ucpu = 0, uatt = 0, uspan = 0;
 	uint64_t lost0 = 0, lost1 = 0, p50 = 0, p99 = 0, pmax = 0, setup_ns;
 	double win_s, req, rate_b, rate_s;
 	char stats0[2048], stats1[2048], cmd[512], b[512];
@@ -666,12 +666,11 @@ int main(int argc, char **argv)
 
 	/* start the contender */
 	if (is_ums) {
-		snprintf(cmd, sizeof(cmd), "insmod %s max_regions=%d debug_floor=%d", ko,
-			 T * R + 100 > 4096 ? T * R + 100 : 4096, floor_);
+		snprintf(cmd, sizeof(cmd), "insmod %s max_regions=%d debug_floor=%d sched_fifo=%d",
+			 ko, T * R + 100 > 4096 ? T * R + 100 : 4096, floor_, fifo);
 		sh(cmd);
 		smp_pid = find_kthread();
 		pin(smp_pid, cpu_smp);
-		set_fifo(smp_pid);
 		if (trace) {
 			char fmt[8192];
 
@@ -773,6 +772,7 @@ int main(int argc, char **argv)
 		m1 = stat_get(stats1, "missed");
 		ucpu = stat_get(stats1, "cpu_ns") - stat_get(stats0, "cpu_ns");
 		uatt = stat_get(stats1, "attach_ns") - stat_get(stats0, "attach_ns");
+		uspan = stat_get(stats1, "spans") - stat_get(stats0, "spans");
 		wr_file(DBG "/control", "clear\n");
 		sh("rmmod umsampler");
 	}
@@ -802,13 +802,13 @@ int main(int argc, char **argv)
 	       " missed=%" PRIu64 " cpu_ns=%" PRIu64 " tick_ns=%" PRIu64
 	       " cpu_per_sample_ns=%.1f late_p50_ns=%s late_p99_ns=%" PRIu64 " late_max_ns=%" PRIu64
 	       " rate_base=%.0f rate_samp=%.0f slowdown_pct=%.3f ums_cpu_ns=%" PRIu64
-	       " ums_attach_ns=%" PRIu64 " rec_cpu_ns=%" PRIu64 " events=%" PRIu64
+	       " ums_attach_ns=%" PRIu64 " ums_spans=%" PRIu64 " rec_cpu_ns=%" PRIu64 " events=%" PRIu64
 	       " ev_samples=%" PRIu64 " ev_lost=%" PRIu64 " setup_ms=%.0f pace_us=%d %s\n",
 	       cont, fifo ? "+fifo" : "", T, R, L, P, ncpu, win_s, req, s1 - s0, m1 - m0, cpu1 - cpu0, tk1 - tk0,
 	       (double)(cpu1 - cpu0) / (double)(s1 - s0),
 	       (is_ums && !trace) ? "NA" : (snprintf(b, sizeof(b), "%" PRIu64, p50), b),
 	       p99, pmax, rate_b, rate_s, rate_b > 0 ? (rate_b - rate_s) * 100.0 / rate_b : 0.0,
-	       ucpu, uatt, rc1 - rc0, S->ev, S->ev_samples, lost1 - lost0,
+	       ucpu, uatt, uspan, rc1 - rc0, S->ev, S->ev_samples, lost1 - lost0,
 	       (double)setup_ns / 1e6, pace_us, extra);
 	return 0;
 }

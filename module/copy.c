@@ -19,6 +19,13 @@
  *    that never completes. The mmap lock is only try-locked.
  * The copy is done page by page so a missing page costs only its own bytes.
  *
+ * umsd_copy_span() is the fast path for several small regions lying close
+ * together (a struct's fields, an array's elements): one user copy of the
+ * whole span, at most a page, into the sampler's bounce buffer. It succeeds
+ * only if every byte is resident; otherwise the caller falls back to
+ * umsd_copy() per region, which handles missing pages, faulting and unmapped
+ * ranges.
+ *
  * umsd_copy_floor() is the benchmark floor (module parameter debug_floor):
  * the same page-by-page copy from a kernel buffer, without attaching.
  */
@@ -126,6 +133,30 @@ u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm)
 
 /* Source of debug_floor samples: one page of a fixed pattern. */
 static u8 umsd_floor_page[PAGE_SIZE] = { 0x55, 0xaa };
+
+/**
+ * umsd_copy_span() - copy one span of user memory, all or nothing
+ * @addr:	start (user address)
+ * @len:	bytes, at most PAGE_SIZE (so at most two pages)
+ * @dst:	@len bytes
+ * @mm:		the attached address space, or NULL for debug_floor (the bytes
+ *		then come from a kernel buffer, as in umsd_copy_floor())
+ *
+ * Never faults anything in and never touches r->unmapped_streak: a span that
+ * cannot be read whole is read again region by region with umsd_copy().
+ * Return: true if all @len bytes were copied.
+ */
+bool umsd_copy_span(u64 addr, size_t len, u8 *dst, struct mm_struct *mm)
+{
+	size_t chunk;
+
+	if (mm)
+		return !copy_from_user_nofault(dst, (const void __user *)(uintptr_t)addr, len);
+	chunk = min_t(size_t, len, PAGE_SIZE - offset_in_page(addr));
+	memcpy(dst, umsd_floor_page + offset_in_page(addr), chunk);
+	memcpy(dst + chunk, umsd_floor_page, len - chunk);
+	return true;
+}
 
 /**
  * umsd_copy_floor() - fill a sample from a kernel buffer (debug_floor)

@@ -276,6 +276,7 @@ static int dbgfs_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "targets_gone %llu\n", READ_ONCE(ums_stats.targets_gone));
 	seq_printf(m, "cpu_ns %llu\n", READ_ONCE(ums_stats.cpu_ns));
 	seq_printf(m, "attach_ns %llu\n", READ_ONCE(ums_stats.attach_ns));
+	seq_printf(m, "spans %llu\n", READ_ONCE(ums_stats.spans));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(dbgfs_stats);

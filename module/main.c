@@ -19,6 +19,7 @@ unsigned int ums_param_max_regions = 4096;
 unsigned int ums_param_unmapped_limit = 16;
 bool ums_param_debug_floor;
 bool ums_param_allow_nondumpable;
+bool ums_param_sched_fifo;
 
 static int param_set_period(const char *val, const struct kernel_param *kp)
 {
@@ -77,6 +78,10 @@ MODULE_PARM_DESC(debug_floor,
 module_param_named(allow_nondumpable, ums_param_allow_nondumpable, bool, 0644);
 MODULE_PARM_DESC(allow_nondumpable,
 		 "Allow regions in non-dumpable (setuid, PR_SET_DUMPABLE 0) processes (default 0)");
+
+module_param_named(sched_fifo, ums_param_sched_fifo, bool, 0644);
+MODULE_PARM_DESC(sched_fifo,
+		 "Run the sampler thread SCHED_FIFO at the lowest RT priority, from its next wake-up (default 0)");
 
 static int __init ums_init(void)
 {

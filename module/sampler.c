@@ -14,6 +14,22 @@
  * accumulates drift. The thread sleeps with schedule_hrtimeout_range(ABS, 0
  * slack) until the earliest deadline, or until a control write kicks it.
  *
+ * Spans: due regions of one target that follow each other in the target's
+ * list and lie close together (each starts inside, or at most UMSD_SPAN_GAP
+ * bytes after, what the span already covers; the span stays within
+ * UMSD_SPAN_MAX bytes) are read with one user copy and one clock read, then
+ * split into their regions. A struct's fields or an array's elements
+ * registered one by one thus cost one copy, not one each, and are copied at
+ * the same instant. A gap shorter than a page only touches pages that hold
+ * bytes of the span's regions, so a span reads no page no region asked for.
+ * If any byte of a span is not resident, its regions are read one by one
+ * (missing pages, `fault` mode and unmapped detection are per region).
+ *
+ * Scheduling: SCHED_NORMAL by default; with the sched_fifo parameter the
+ * thread switches itself to SCHED_FIFO (sched_set_fifo_low(): the lowest RT
+ * priority, above every normal task) at its next wake-up, for punctual
+ * sampling on a busy CPU.
+ *
  * The pass holds ums_lock (see umsampler.h); everything it touches was
  * allocated by the control write that added the region, so the hot path
  * allocates nothing.
@@ -42,6 +58,11 @@ bool ums_enabled = true;
 static struct task_struct *umsd_task;
 /* Set by umsd_kick() to make the sampler re-evaluate deadlines. */
 static atomic_t umsd_kicked = ATOMIC_INIT(0);
+
+#define UMSD_SPAN_MAX	PAGE_SIZE
+#define UMSD_SPAN_GAP	256
+/* Bounce buffer of span copies: used by the sampler thread only, under ums_lock. */
+static u8 umsd_span_buf[UMSD_SPAN_MAX];
 
 static void umsd_reap_fn(struct work_struct *work)
 {
@@ -122,17 +143,26 @@ static void umsd_emit(struct ums_region *r, const struct ums_slot *s, s64 value)
 	ums_stats.emitted++;
 }
 
-/* Take one sample of @r (attached to @mm, or NULL: debug_floor), publish it, emit it. */
-static void umsd_sample(struct ums_region *r, struct mm_struct *mm)
+/*
+ * Take one sample of @r and publish and emit it. @span: @r's bytes, already
+ * copied at time @now (a span copy); NULL: copy them now from @mm (NULL:
+ * debug_floor).
+ */
+static void umsd_sample(struct ums_region *r, struct mm_struct *mm, const u8 *span, u64 now)
 {
 	unsigned int cur = raw_read_seqcount_latch(&r->latch) & 1;
 	struct ums_slot *prev = &r->slot[cur], *s = &r->slot[cur ^ 1];
-	u64 now, late;
-	u32 flags;
+	u64 late;
+	u32 flags = 0;
 
 	/* Readers may still be copying *s: they notice the latch moved and retry. */
-	flags = mm ? umsd_copy(r, s->data, mm) : umsd_copy_floor(r, s->data);
-	now = ktime_get_ns();
+	if (span) {
+		memcpy(s->data, span, r->len);
+		r->unmapped_streak = 0;	/* every byte was readable */
+	} else {
+		flags = mm ? umsd_copy(r, s->data, mm) : umsd_copy_floor(r, s->data);
+		now = ktime_get_ns();
+	}
 	late = now > r->deadline ? now - r->deadline : 0;
 
 	if (!prev->seq || memcmp(prev->data, s->data, r->len))
@@ -161,6 +191,32 @@ static void umsd_sample(struct ums_region *r, struct mm_struct *mm)
 		r->gone = true;
 		ums_region_emit(r, UMS_REG_GONE, UMS_WHY_UNMAPPED);
 	}
+}
+
+/*
+ * The span starting at the due region @first (see the top of the file): returns
+ * its last region (@first itself if no other region joins) and its length in
+ * bytes from @first->addr.
+ */
+static struct ums_region *umsd_span(struct ums_target *t, struct ums_region *first,
+				    u64 now, size_t *len)
+{
+	struct ums_region *last = first, *n = first;
+	u64 end = first->addr + first->len, nend;
+
+	if (first->len > UMSD_SPAN_MAX / 2)
+		goto out;
+	list_for_each_entry_continue(n, &t->regions, tnode) {
+		nend = max(end, n->addr + n->len);
+		if (n->gone || n->deadline > now || n->addr < first->addr ||
+		    n->addr > end + UMSD_SPAN_GAP || nend - first->addr > UMSD_SPAN_MAX)
+			break;
+		end = nend;
+		last = n;
+	}
+out:
+	*len = end - first->addr;
+	return last;
 }
 
 /*
@@ -223,8 +279,11 @@ static void umsd_target_gone(struct ums_target *t)
 static bool umsd_sample_target(struct ums_target *t, u64 now)
 {
 	bool due = false, reap = false, floor = READ_ONCE(ums_param_debug_floor);
-	struct ums_region *r;
-	u64 t0;
+	struct mm_struct *mm = floor ? NULL : t->mm;
+	struct ums_region *r, *x, *last;
+	size_t span_len;
+	u64 t0, stamp;
+	const u8 *span;
 
 	list_for_each_entry(r, &t->regions, tnode) {
 		if (!r->gone && r->deadline <= now) {
@@ -245,12 +304,28 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 	if (!floor)
 		kthread_use_mm(t->mm);
 	ums_stats.attach_ns += local_clock() - t0;
-	list_for_each_entry(r, &t->regions, tnode) {
-		if (r->gone || r->deadline > now)
+	r = list_first_entry(&t->regions, struct ums_region, tnode);
+	while (!list_entry_is_head(r, &t->regions, tnode)) {
+		if (r->gone || r->deadline > now) {
+			r = list_next_entry(r, tnode);
 			continue;
-		umsd_sample(r, floor ? NULL : t->mm);
-		umsd_advance(r, now);
-		reap |= r->gone;
+		}
+		last = umsd_span(t, r, now, &span_len);
+		span = NULL;
+		stamp = 0;
+		if (last != r && umsd_copy_span(r->addr, span_len, umsd_span_buf, mm)) {
+			span = umsd_span_buf;
+			stamp = ktime_get_ns();
+			ums_stats.spans++;
+		}
+		for (x = r; ; x = list_next_entry(x, tnode)) {
+			umsd_sample(x, mm, span ? span + (x->addr - r->addr) : NULL, stamp);
+			umsd_advance(x, now);
+			reap |= x->gone;
+			if (x == last)
+				break;
+		}
+		r = list_next_entry(last, tnode);
 	}
 	t0 = local_clock();
 	if (!floor)
@@ -301,14 +376,29 @@ static void umsd_realign(void)
 	mutex_unlock(&ums_lock);
 }
 
+/* Apply the sched_fifo parameter to the sampler thread itself, if it changed. */
+static void umsd_set_policy(bool *fifo)
+{
+	bool want = READ_ONCE(ums_param_sched_fifo);
+
+	if (want == *fifo)
+		return;
+	if (want)
+		sched_set_fifo_low(current);
+	else
+		sched_set_normal(current, 0);
+	*fifo = want;
+}
+
 static int umsd_fn(void *unused)
 {
-	bool was_enabled = true, enabled;
+	bool was_enabled = true, enabled, fifo = false;
 	u64 next = U64_MAX;
 	ktime_t expires;
 
 	while (!kthread_should_stop()) {
 		atomic_set(&umsd_kicked, 0);
+		umsd_set_policy(&fifo);
 		enabled = READ_ONCE(ums_enabled);
 		if (enabled && !was_enabled)
 			umsd_realign();

@@ -142,6 +142,7 @@ struct ums_region {
  * @targets_gone:	targets found exited or exec'd
  * @cpu_ns:		time spent in sampling passes
  * @attach_ns:		part of @cpu_ns spent attaching/detaching address spaces
+ * @spans:		span copies: several adjacent regions read with one copy
  */
 struct ums_stats {
 	u64 ticks;
@@ -154,6 +155,7 @@ struct ums_stats {
 	u64 targets_gone;
 	u64 cpu_ns;
 	u64 attach_ns;
+	u64 spans;
 };
 
 /* main.c: module parameters */
@@ -163,6 +165,7 @@ extern unsigned int ums_param_max_regions;
 extern unsigned int ums_param_unmapped_limit;
 extern bool ums_param_debug_floor;
 extern bool ums_param_allow_nondumpable;
+extern bool ums_param_sched_fifo;
 
 /* registry.c */
 extern struct mutex ums_ctl_lock;
@@ -190,6 +193,7 @@ u64 umsd_late_p99(void);
 bool ums_range_readable(struct mm_struct *mm, u64 addr, u64 len);
 u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm);
 u32 umsd_copy_floor(struct ums_region *r, u8 *dst);
+bool umsd_copy_span(u64 addr, size_t len, u8 *dst, struct mm_struct *mm);
 
 /* dbgfs.c */
 int dbgfs_init(void);

@@ -23,7 +23,7 @@ like(rd('regions'), qr/^ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL
      'regions: header only');
 my $st = stats();
 for my $k (qw(ticks samples bytes partial emitted missed late_max_ns late_p99_ns regions targets
-	      targets_gone cpu_ns)) {
+	      targets_gone cpu_ns attach_ns spans)) {
 	like($st->{$k} // '', qr/^\d+$/, "stats has $k");
 }
 is(rd('enabled'), "1\n", 'enabled reads 1');

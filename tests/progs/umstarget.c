@@ -10,7 +10,8 @@
  *   set NAME VALUE     set a scalar (decimal/0x; floats as decimal) or str
  *   inc NAME [N]       add N (default 1) to an integer variable
  *   fill NAME BYTE     memset a hex variable
- *   dontneed NAME      madvise(MADV_DONTNEED) the variable's pages (anon: dropped)
+ *   dontneed NAME [I]  madvise(MADV_DONTNEED) the variable's pages, or only its
+ *                      I-th page (anon: dropped)
  *   touch NAME         write the variable's pages (fault them back in)
  *   unmap NAME         munmap the variable's pages (mmap'ed variables only)
  *   fork               fork a child that sleeps; prints "ok child PID"
@@ -256,7 +257,14 @@ int main(int argc, char **argv)
 			memset(v->addr, (int)strtol(val, NULL, 0), v->len);
 			printf("ok fill\n");
 		} else if (!strcmp(name, "dontneed")) {
-			printf(madvise(v->addr, v->len, MADV_DONTNEED) ? "err madvise\n" : "ok dontneed\n");
+			uint8_t *a = v->addr;
+			size_t l = v->len;
+
+			if (val[0]) {	/* one page of a page-aligned variable */
+				a += strtoul(val, NULL, 0) * 4096;
+				l = 4096;
+			}
+			printf(madvise(a, l, MADV_DONTNEED) ? "err madvise\n" : "ok dontneed\n");
 		} else if (!strcmp(name, "touch")) {
 			for (size_t i = 0; i < v->len; i += 4096)
 				((volatile uint8_t *)v->addr)[i] = ((volatile uint8_t *)v->addr)[i];
