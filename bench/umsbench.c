@@ -484,6 +484,8 @@ static void reader_main(void)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	pin(0, cpu_tgt);
+	/* 1000 paced targets share CPU 0: the reader must not starve behind them */
+	setpriority(PRIO_PROCESS, 0, -20);
 	for (i = 0; i < ncpu && i < 64; i++) {
 		snprintf(path, sizeof(path), TRC "/per_cpu/cpu%d/trace_pipe_raw", i);
 		fds[n] = open(path, O_RDONLY | O_NONBLOCK);
