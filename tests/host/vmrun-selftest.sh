@@ -1,9 +1,10 @@
 #!/bin/bash
 # tests/host/vmrun-selftest.sh - TAP self-test of the QEMU test bed (scripts/vmrun).
 #
-# Owns: proving on one kernel that the runner passes exit codes through and
-# that a kernel WARNING in the guest console fails the run. Boots the guest
-# three times (~15-25 s each under TCG). Not run by `prove tests/host/`
+# Owns: proving on one kernel that the runner passes exit codes through, that
+# a kernel WARNING in the guest console fails the run, and that the command
+# runs in a real root, not a chroot (user namespaces work). Boots the guest
+# four times (~15-25 s each under TCG). Not run by `prove tests/host/`
 # (no .t suffix) because it is slow; run it explicitly:
 #   tests/host/vmrun-selftest.sh [KVER]      (KVER: 6.1 (default), 6.12, rt)
 set -euo pipefail
@@ -27,7 +28,7 @@ run() { # name, vmrun args... ; sets RC, output in $OUT/name.out
 }
 diag() { sed 's/^/# /' "$1"; }
 
-echo "1..3"
+echo "1..4"
 
 run true -- true
 if [ "$RC" = 0 ]; then
@@ -55,4 +56,14 @@ if [ "$RC" = 3 ] && grep -qF ">> " "$OUT/kmsg-warn.out" && grep -qF "$MARK" "$OU
 else
 	echo "not ok 3 - $KVER: kernel WARNING run exited $RC, want 3 with excerpt"
 	diag "$OUT/kmsg-warn.out"
+fi
+
+# The command must run in a real root: in a chroot the kernel refuses
+# unshare(CLONE_NEWUSER) with EPERM (65-security.t needs user namespaces).
+run userns -- unshare --user --map-root-user sh -c 'test "$(id -u)" = 0 && echo userns-ok'
+if [ "$RC" = 0 ] && grep -q '^userns-ok' <(tr -d '\r' <"$OUT/userns.log"); then
+	echo "ok 4 - $KVER: the command runs in a real root (unshare --user works)"
+else
+	echo "not ok 4 - $KVER: unshare --user in the guest exited $RC, want 0"
+	diag "$OUT/userns.out"
 fi
