@@ -25,9 +25,8 @@ ums_unload() if ums_loaded();
 ok(ums_load('period_us=1000', "unmapped_limit=$UNMAPPED_LIMIT"), 'insmod period_us=1000 unmapped_limit=4');
 my $tracing = -d '/sys/kernel/tracing/events/umsampler';
 
-sub reg_by_name { my ($n) = @_; my ($r) = grep { $_->{name} eq $n } regions(); return $r }
 sub regs_of_pid { my ($p) = @_; return grep { $_->{pid} == $p } regions() }
-sub sampled { my @n = @_; return !grep { my $r = reg_by_name($_); !$r || $r->{samples} < 1 } @n }
+sub sampled { my @n = @_; return !grep { my $r = region_by_name($_); !$r || $r->{samples} < 1 } @n }
 
 # region events in the trace: list of {op,id,name,pid,reason}
 sub region_events {
@@ -67,7 +66,7 @@ sub gone_events {
 	ok(wait_for(sub { sampled(@names) }, 10), 'exit: three regions sampled');
 	my $st0 = stats();
 	is($st0->{targets}, 1, 'exit: one target');
-	my $ids = join('|', map { reg_by_name($_)->{id} } @names);
+	my $ids = join('|', map { region_by_name($_)->{id} } @names);
 	ok(trace_on(region => undef, sample => "pid == $pid"), 'exit: tracing enabled') if $tracing;
 	is($t->cmd('exit'), 'ok exit', 'exit: target told to exit');
 	reap_target($t);
@@ -139,7 +138,7 @@ lap('exec');
 		    $t->{var}{two}{addr} + 4092) .
 	    $t->add_line('counter', name => 'um_keep', period_us => 100000) . "\n");
 	ok(wait_for(sub { sampled(qw(um um_keep)) }, 10), 'unmap: regions sampled');
-	my $r = reg_by_name('um');
+	my $r = region_by_name('um');
 	is($r->{partial}, 0, 'unmap: no partial sample while mapped');
 	my $st0 = stats();
 	trace_on(region => undef, sample => "id == $r->{id}") if $tracing;
@@ -147,16 +146,16 @@ lap('exec');
 	my $max_partial = 0;
 	my $end = time + 10;
 	while (time < $end) {
-		my $x = reg_by_name('um') or last;
+		my $x = region_by_name('um') or last;
 		$max_partial = $x->{partial} if $x->{partial} > $max_partial;
 		sleep 0.01;
 	}
-	ok(!reg_by_name('um'), 'unmap: region removed');
+	ok(!region_by_name('um'), 'unmap: region removed');
 	cmp_ok($max_partial, '>', 0, 'unmap: PARTIAL > 0 seen before removal');
 	ok(!-e dbg('values/um') && !-e dbg('raw/um'), 'unmap: files removed');
-	ok(reg_by_name('um_keep'), 'unmap: other region of the target stays');
-	my $s1 = reg_by_name('um_keep')->{samples};
-	ok(wait_for(sub { (reg_by_name('um_keep') // { samples => 0 })->{samples} > $s1 }, 5),
+	ok(region_by_name('um_keep'), 'unmap: other region of the target stays');
+	my $s1 = region_by_name('um_keep')->{samples};
+	ok(wait_for(sub { (region_by_name('um_keep') // { samples => 0 })->{samples} > $s1 }, 5),
 	   'unmap: other region keeps sampling');
 	my $st = stats();
 	is($st->{targets_gone}, $st0->{targets_gone}, 'unmap: target not counted as gone');
@@ -184,7 +183,7 @@ SKIP: {
 	skip 'no umsampler tracepoints', 3 unless $tracing;
 	my $t = Ums::target();
 	ctl($t->add_line('big', name => 'bigev', period_us => 50000) . "\n");
-	my $id = reg_by_name('bigev')->{id};
+	my $id = region_by_name('bigev')->{id};
 	trace_on(sample => "id == $id");
 	my $len = $t->len('big');
 	my @offs = map { $_ * $Ums::CHUNK } 0 .. int(($len - 1) / $Ums::CHUNK);
@@ -230,7 +229,7 @@ lap('big events');
 	my $g0 = stats()->{targets_gone};
 	kill('KILL', $cpid);
 	ok(wait_for(sub { !regs_of_pid($cpid) }, 5), 'fork: zombie child region removed');
-	ok(reg_by_name('fk'), 'fork: parent region stays');
+	ok(region_by_name('fk'), 'fork: parent region stays');
 	is(stats()->{targets_gone}, $g0 + 1, 'fork: one target gone');
 	is(stats()->{targets}, 1, 'fork: one target left');
 	ctl("del name=fk\n");
@@ -247,12 +246,12 @@ lap('fork');
 		 $t->add_line('s32', name => 'd3', period_us => 2000)) . "\n");
 	ok(wait_for(sub { sampled(qw(d1 d2 d3)) }, 10), 'del: regions sampled');
 	is(ctl_errno("del name=d1\n"), 0, 'del: del name=d1');
-	is(ctl_errno(sprintf("del %d\n", reg_by_name('d3')->{id})), 0, 'del: del ID of d3');
-	ok(!reg_by_name('d1') && !reg_by_name('d3'), 'del: d1 d3 gone');
+	is(ctl_errno(sprintf("del %d\n", region_by_name('d3')->{id})), 0, 'del: del ID of d3');
+	ok(!region_by_name('d1') && !region_by_name('d3'), 'del: d1 d3 gone');
 	ok(!-e dbg('values/d1') && !-e dbg('raw/d3'), 'del: their files removed');
 	is(stats()->{targets}, 1, 'del: target kept');
-	my $s = reg_by_name('d2')->{samples};
-	ok(wait_for(sub { reg_by_name('d2')->{samples} >= $s + 5 }, 5), 'del: d2 keeps sampling');
+	my $s = region_by_name('d2')->{samples};
+	ok(wait_for(sub { region_by_name('d2')->{samples} >= $s + 5 }, 5), 'del: d2 keeps sampling');
 	is($t->cmd('set u64 77'), 'ok set', 'del: value changed');
 	ok(wait_for(sub { (rd('values/d2') // '') eq "77\n" }, 5), 'del: d2 value follows');
 	ctl("del name=d2\n");
@@ -272,9 +271,9 @@ SKIP: {
 	ctl($old->add_line('counter', name => 'reuse', period_us => 2000000) . "\n");
 	# the first sample is taken right after the add, the second on a 2 s boundary:
 	# from then on there are ~2 s until the next sample
-	ok(wait_for(sub { (reg_by_name('reuse') // { samples => 0 })->{samples} >= 2 }, 8),
+	ok(wait_for(sub { (region_by_name('reuse') // { samples => 0 })->{samples} >= 2 }, 8),
 	   'reuse: sampled on a period boundary (period 2 s)');
-	my $id = reg_by_name('reuse')->{id};
+	my $id = region_by_name('reuse')->{id};
 	my $g0 = stats()->{targets_gone};
 	$old->cmd('exit');
 	reap_target($old);
@@ -290,12 +289,12 @@ SKIP: {
 		undef $new;
 	}
 	skip 'could not get the same pid again', 8 unless $new;
-	my $r = reg_by_name('reuse');
+	my $r = region_by_name('reuse');
 	note(sprintf('reuse: pid %d reused; old region %s', $pid, $r ? "still listed, samples $r->{samples}" : 'already gone'));
 	my $s_old = $r ? $r->{samples} : undef;
 	is(ctl_errno($new->add_line('counter', name => 'reuse2', period_us => 1000) . "\n"), 0,
 	   'reuse: new process registered under the same pid number');
-	ok(wait_for(sub { !reg_by_name('reuse') }, 6), 'reuse: old registration removed');
+	ok(wait_for(sub { !region_by_name('reuse') }, 6), 'reuse: old registration removed');
 	is(stats()->{targets_gone}, $g0 + 1, 'reuse: old target counted gone');
 	ok(wait_for(sub { sampled('reuse2') }, 5), 'reuse: new registration samples');
 	is(stats()->{targets}, 1, 'reuse: one target (the new one)');
