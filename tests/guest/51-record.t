@@ -59,6 +59,12 @@ sub finish {
 
 sub slurp { my $s = rd($_[0]); return defined $s ? $s : '' }
 
+# Does process $pid have a child (running or zombie)?
+sub has_child {
+	my ($pid) = @_;
+	return grep { slurp($_) =~ /^\d+ \(.*\) \S (\d+) /s && $1 == $pid } glob('/proc/[0-9]*/stat');
+}
+
 sub events_on {
 	return slurp("$T/events/umsampler/sample/enable") eq "1\n" &&
 	       slurp("$T/tracing_on") eq "1\n";
@@ -248,7 +254,11 @@ SKIP: {
 {
 	mkdir "$W/fleet";
 	my $port = 21000 + $$ % 1000;
-	my $lis = bg("$W/listen.log", 'trace-cmd', 'listen', '-p', $port, '-d', "$W/fleet");
+	# --debug: the listener gives up on a client after 5 s without a message
+	# (libtracecmd's MSG_WAIT_MSEC; seen on the KASAN guest: "reading client
+	# -110" and an empty .dat); with --debug it waits as long as it takes (and
+	# handles the client itself instead of in a forked child).
+	my $lis = bg("$W/listen.log", 'trace-cmd', 'listen', '--debug', '-p', $port, '-d', "$W/fleet");
 	sleep 2;
 	my $rec3 = bg("$W/rec3.log", 'trace-cmd', 'record', '-N', "localhost:$port", '-e',
 		      'umsampler', 'sleep', '4');
@@ -261,7 +271,9 @@ SKIP: {
 		sleep 0.08;
 	}
 	is(finish($rec3), 0, 'trace-cmd record -N exit status') or diag(slurp("$W/rec3.log"));
-	sleep 1;
+	# The listener writes the .dat after the recorder has gone, then reaps
+	# its per-CPU readers; SIGINT before that would cut the file short.
+	ok(wait_for(sub { !has_child($lis) }, 120), 'trace-cmd listen: connection handled');
 	kill('INT', $lis);
 	finish($lis);
 	my @f = glob("$W/fleet/*.dat");
