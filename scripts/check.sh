@@ -18,7 +18,7 @@ cd "$REPO" || exit 2
 KVERS=("$@")
 if [ ${#KVERS[@]} -eq 0 ]; then
 	KVERS=(6.1 6.12 rt)
-	# The debug kernel (scripts/debugkernel.sh, ~12 min to build) joins when it is cached.
+	# The debug kernel (scripts/debugkernel.sh, ~25-40 min to build) joins when it is cached.
 	if scripts/kernels.sh vmlinuz debug >/dev/null 2>&1; then
 		KVERS+=(debug)
 	fi
@@ -46,8 +46,20 @@ else
 	fail=1
 fi
 
-say "test-bed self-test on ${KVERS[0]}: the runner fails on a non-zero exit and a kernel WARNING"
-if prove -f --exec bash tests/host/vmrun-selftest.sh :: "${KVERS[0]}"; then
+# The self-test proves the runner, not the kernel: on the debug kernel its four
+# boots (KASAN under TCG, kmemleak scans) take ~10 min, so a cached Debian
+# kernel does it when debug comes first (make check KVER=debug).
+selftest_k=${KVERS[0]}
+if [ "$selftest_k" = debug ]; then
+	for k in "${KVERS[@]}" 6.1 6.12 rt; do
+		if [ "$k" != debug ] && scripts/kernels.sh vmlinuz "$k" >/dev/null 2>&1; then
+			selftest_k=$k
+			break
+		fi
+	done
+fi
+say "test-bed self-test on $selftest_k: the runner fails on a non-zero exit and a kernel WARNING"
+if prove -f --exec bash tests/host/vmrun-selftest.sh :: "$selftest_k"; then
 	result[testbed]=PASS
 else
 	result[testbed]=FAIL
@@ -69,10 +81,10 @@ for k in "${KVERS[@]}"; do
 	echo "built build/kmod/$k/module/umsampler.ko, no warnings"
 
 	say "kernel $k: in-guest suite"
-	# shellcheck disable=SC2086
 	to=${UMS_VM_TIMEOUT:-900}
-	# KASAN under TCG: ~90 s to userspace, the suite ~20 min, kmemleak scans.
+	# KASAN under TCG: ~20-30 s to userspace, kmemleak scans ~1.5 min, the suite ~25 min.
 	[ "$k" = debug ] && to=${UMS_VM_TIMEOUT:-3600}
+	# shellcheck disable=SC2086
 	scripts/vmrun --kernel "$k" --timeout "$to" --quiet -- \
 		env UMS_KO="$REPO/build/kmod/$k/module/umsampler.ko" UMS_PROGS="$REPO/build/progs" \
 		prove -f --nocolor ${UMS_TESTS:-tests/guest/*.t}
