@@ -152,6 +152,22 @@ sub put_file {
 
 sub rpick { return $_[int(rand(@_))] }
 sub at { return sprintf(' (at %.0f s)', time - $T0) }
+# Reap a child within $secs (sets $?); past that, show where it sleeps, kill it
+# and return false: a stuck helper fails the test instead of hanging the suite.
+sub reap_within {
+	my ($pid, $secs, $what) = @_;
+	my $end = time + $secs;
+	while (time < $end) {
+		my $r = waitpid($pid, WNOHANG);
+		return 1 if $r == $pid || $r < 0;
+		sleep 0.1;
+	}
+	diag(sprintf('%s (pid %d) still running after %d s, in %s: %s', $what, $pid, $secs,
+		     rd("/proc/$pid/wchan") // '?', rd("/proc/$pid/stack") // ''));
+	kill('KILL', $pid);
+	waitpid($pid, 0);
+	return 0;
+}
 my $DEADLINE = time + $SECS;
 sub paused { return -e "$DIR/pause" }
 
@@ -164,8 +180,7 @@ SKIP: {
 		chdir $DIR;	# trace-cmd writes its per-cpu files next to its cwd/output
 		open(STDOUT, '>', "$DIR/trace-cmd.log");
 		open(STDERR, '>&', \*STDOUT);
-		# -m: at most ~64 MB per CPU kept (the file is on tmpfs in a 2 GB guest)
-		{ exec('trace-cmd', 'record', '-B', $INST, '-m', '65536', '-e', 'umsampler', '-o', "$DIR/soak.dat") }
+		{ exec('trace-cmd', 'record', '-B', $INST, '-e', 'umsampler', '-o', "$DIR/soak.dat") }
 		POSIX::_exit(127);
 	}
 	ok(wait_for(sub { -d "$TRACE/instances/$INST/events/umsampler" }, 20), 'trace-cmd record started');
@@ -174,11 +189,14 @@ SKIP: {
 	$tpipe = spawn(sub {
 		my ($lines, $ev, $bad, $buf) = (0, 0, 0, '');
 		my %op;
-		open(my $fh, '<', "$TRACE/trace_pipe") or die "trace_pipe: $!";
+		# non-blocking: poll can report trace_pipe readable and a read then
+		# wait for the next event, which may never come once targets are gone
+		sysopen(my $fh, "$TRACE/trace_pipe", O_RDONLY | O_NONBLOCK) or die "trace_pipe: $!";
 		my $sel = IO::Select->new($fh);
 		while (!-e "$DIR/stop-trace") {
 			next unless $sel->can_read(0.5);
 			my $n = sysread($fh, $buf, 65536, length $buf);
+			if (!defined $n && $! == Errno::EAGAIN()) { sleep 0.1; next }
 			last unless $n;
 			while ($buf =~ s/^([^\n]*)\n//) {
 				my $l = $1;
@@ -624,8 +642,7 @@ cmp_ok($reloads, '>=', int($SECS / $RELOAD / ($DEBUGK ? 4 : 2)), "reloaded about
 
 my $bad = 0;
 for my $p (@RG, @RD) {
-	waitpid($p, 0);
-	$bad++ if $?;
+	$bad++ if !reap_within($p, 120, 'registrar/reader') || $?;
 }
 is($bad, 0, 'registrars and readers exited cleanly' . at());
 ok(wait_for(sub { scalar(grep { !/\.tmp$/ } glob("$DIR/frozen.[0-9]*")) == $NC }, 60), 'churners stopped');
@@ -666,8 +683,7 @@ note(scalar(regions()) . ' regions on ' . scalar(keys %live) . ' live targets');
 
 put_file("$DIR/stop", '');
 for my $p (@CH) {
-	waitpid($p, 0);
-	$bad++ if $?;
+	$bad++ if !reap_within($p, 120, 'churner') || $?;
 }
 is($bad, 0, 'churners exited cleanly' . at());
 ok(wait_for(sub { stats()->{regions} == 0 }, 10), 'every region gone once all targets are dead');
@@ -680,16 +696,16 @@ is(stats()->{targets}, 0, 'no target left');
 # --- tracing -----------------------------------------------------------------------
 if ($tcmd) {
 	put_file("$DIR/stop-trace", '');
-	waitpid($tpipe, 0);
-	is($?, 0, 'trace_pipe reader exited cleanly');
+	ok(reap_within($tpipe, 60, 'trace_pipe reader') && $? == 0, 'trace_pipe reader exited cleanly' . at());
 	my $tp = rd("$DIR/tpipe") // '';
 	note("trace_pipe: $tp");
 	like($tp, qr/events=[1-9]/, 'trace_pipe delivered umsampler events');
 	like($tp, qr/ bad=0 /, 'no unparsable or oversized event line');
 	kill('INT', $tcmd);
 	my $t0 = time;
-	waitpid($tcmd, 0);
-	is($? >> 8, 0, sprintf('trace-cmd record stopped cleanly (%.1f s)', time - $t0)) or diag(rd("$DIR/trace-cmd.log"));
+	my $reaped = reap_within($tcmd, 180, 'trace-cmd record');
+	is($reaped ? $? >> 8 : 'stuck', 0, sprintf('trace-cmd record stopped cleanly (%.1f s)', time - $t0)) or
+		diag(rd("$DIR/trace-cmd.log"));
 	cmp_ok(-s "$DIR/soak.dat" // 0, '>', 0, 'trace-cmd wrote ' . (-s "$DIR/soak.dat" // 0) . ' bytes');
 	unlink "$DIR/soak.dat";
 	rmdir "$TRACE/instances/$INST" if -d "$TRACE/instances/$INST";
