@@ -10,7 +10,7 @@
 #
 # Usage: scripts/check.sh [KVER...]        (default: 6.1 6.12 rt, and debug if built)
 # Environment: UMS_TESTS="tests/guest/10-values.t ..." runs a subset in the guest;
-#              UMS_VM_TIMEOUT (default 900) bounds each guest run.
+#              UMS_VM_TIMEOUT (default 1500) bounds each guest run.
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -81,7 +81,7 @@ for k in "${KVERS[@]}"; do
 	echo "built build/kmod/$k/module/umsampler.ko, no warnings"
 
 	say "kernel $k: in-guest suite"
-	to=${UMS_VM_TIMEOUT:-900}
+	to=${UMS_VM_TIMEOUT:-1500}
 	# KASAN under TCG: ~20-30 s to userspace, kmemleak scans ~1.5 min, the suite ~25 min.
 	[ "$k" = debug ] && to=${UMS_VM_TIMEOUT:-3600}
 	# shellcheck disable=SC2086
