@@ -134,6 +134,21 @@ u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm)
 /* Source of debug_floor samples: one page of a fixed pattern. */
 static u8 umsd_floor_page[PAGE_SIZE] = { 0x55, 0xaa };
 
+/*
+ * What user memory at [addr, addr + len) would hold if every page were
+ * umsd_floor_page: the page-by-page copy of umsd_copy(), from a kernel buffer.
+ */
+static void umsd_floor_read(u64 addr, size_t len, u8 *dst)
+{
+	size_t chunk, off = 0;
+
+	while (off < len) {
+		chunk = min_t(size_t, len - off, PAGE_SIZE - offset_in_page(addr + off));
+		memcpy(dst + off, umsd_floor_page + offset_in_page(addr + off), chunk);
+		off += chunk;
+	}
+}
+
 /**
  * umsd_copy_span() - copy one span of user memory, all or nothing
  * @addr:	start (user address)
@@ -148,13 +163,9 @@ static u8 umsd_floor_page[PAGE_SIZE] = { 0x55, 0xaa };
  */
 bool umsd_copy_span(u64 addr, size_t len, u8 *dst, struct mm_struct *mm)
 {
-	size_t chunk;
-
 	if (mm)
 		return !copy_from_user_nofault(dst, (const void __user *)(uintptr_t)addr, len);
-	chunk = min_t(size_t, len, PAGE_SIZE - offset_in_page(addr));
-	memcpy(dst, umsd_floor_page + offset_in_page(addr), chunk);
-	memcpy(dst + chunk, umsd_floor_page, len - chunk);
+	umsd_floor_read(addr, len, dst);
 	return true;
 }
 
@@ -169,13 +180,6 @@ bool umsd_copy_span(u64 addr, size_t len, u8 *dst, struct mm_struct *mm)
  */
 u32 umsd_copy_floor(struct ums_region *r, u8 *dst)
 {
-	size_t left = r->len, chunk, off = 0;
-
-	while (left) {
-		chunk = min_t(size_t, left, PAGE_SIZE - offset_in_page(r->addr + off));
-		memcpy(dst + off, umsd_floor_page + offset_in_page(r->addr + off), chunk);
-		off += chunk;
-		left -= chunk;
-	}
+	umsd_floor_read(r->addr, r->len, dst);
 	return 0;
 }

@@ -196,6 +196,30 @@ my $p1 = region_by_name('page_ro')->{partial};
 sleep 0.2;
 is(region_by_name('page_ro')->{partial}, $p1, 'page_ro: PARTIAL stops growing');
 
+# --- debug_floor: the benchmark floor reads a kernel page, not the target -----
+# Its source is one page (0x55 0xaa, then zeroes) standing for every page, so a
+# region across a page boundary reads the page's end and then its start; so
+# does a span of two close regions (one copy for both) that crosses it.
+my $FP = '/sys/module/umsampler/parameters/debug_floor';
+my $floor = sub { my $o = shift; my $p = join '', map { $_ % 4096 == 0 ? "\x55" :
+	$_ % 4096 == 1 ? "\xaa" : "\0" } $o .. $o + shift() - 1; $p };
+is(ctl_errno("clear\n"), 0, 'clear before the floor');
+my $spans0 = stats()->{spans} // 0;
+my $fpw;
+ok(open($fpw, '>', $FP) && print($fpw "1\n") && close($fpw), 'debug_floor=1');
+my $fl = join '', map { sprintf "add pid=%d addr=0x%x len=%d type=hex name=%s period_us=10000\n",
+	$pid, $two + $_->[0], $_->[1], $_->[2] } [4094, 6, 'fl_a'], [4000, 8, 'fl_s1'], [4090, 10, 'fl_s2'];
+is(ctl_errno($fl), 0, 'add fl_a (across the page end), fl_s1 and fl_s2 (one span across it)');
+ok(wait_for(sub { (snap('fl_s2')->{seq} // 0) >= 2 && (snap('fl_a')->{seq} // 0) >= 2 }, 10),
+   'floor regions sampled');
+is(unpack('H*', rd('raw/fl_a')), unpack('H*', $floor->(4094, 6)), 'fl_a: 00 00 55 aa 00 00');
+is(unpack('H*', rd('raw/fl_s1')), unpack('H*', $floor->(4000, 8)), 'fl_s1: zeroes');
+is(unpack('H*', rd('raw/fl_s2')), unpack('H*', $floor->(4090, 10)), 'fl_s2: page end, then 55 aa');
+cmp_ok(stats()->{spans} // 0, '>', $spans0, 'floor samples went through spans');
+ok(open($fpw, '>', $FP) && print($fpw "0\n") && close($fpw), 'debug_floor=0');
+ok(wait_for(sub { rd('raw/fl_a') eq "\0" x 6 && rd('raw/fl_s2') eq "\0" x 10 }, 10),
+   'debug_floor=0: the target\'s own (zero) bytes again');
+
 # --- clean up ----------------------------------------------------------------
 ok(tw("$EV/filter", "0\n"), 'clear the filter');
 is(slurp("$TR/$EV/filter"), "none\n", 'filter reads none');
