@@ -18,17 +18,9 @@
 
 #include "parse.h"
 #include "render.h"
+#include "limits.h"
 
 #define MAXC 16
-
-static const struct ums_limits lim = {
-	.max_len = 65536,
-	.addr_limit = 0x00007ffffffff000ULL,
-	.default_period_us = 10000,
-	.min_period_us = 100,
-	.max_period_us = 3600000000U,
-	.max_pid = 4194304,
-};
 
 static void check_cmd(const struct ums_cmd *c, unsigned int nlines)
 {

@@ -18,19 +18,11 @@
 
 #include "parse.h"
 #include "tap.h"
+#include "limits.h"
 
 #ifndef BAD_LINES_FILE
 #define BAD_LINES_FILE "tests/data/bad-lines.txt"
 #endif
-
-static const struct ums_limits lim = {
-	.max_len = 65536,
-	.addr_limit = 0x00007ffffffff000ULL,
-	.default_period_us = 10000,
-	.min_period_us = 100,
-	.max_period_us = 3600000000U,
-	.max_pid = 4194304,
-};
 
 /* Text printable in a TAP line: non-printables shown as '?', at most 60 chars. */
 static const char *show(const char *s, size_t n)

@@ -180,41 +180,39 @@ static uint64_t rnd(void)
 
 static int fails_shown;
 
-static int check_f64_bits(uint64_t bits)
+/*
+ * Render the float with these bits (f32: the low 32) and compare with the
+ * reference: same text, and the text reads back to the same value.
+ */
+static int check_float_bits(uint64_t bits, int is_f32)
 {
 	char got[64], ref[64];
+	uint32_t b32 = (uint32_t)bits;
 	double x;
-	size_t n;
-
-	memcpy(&x, &bits, 8);
-	n = ums_render_f64(got, sizeof(got), bits);
-	ref_fmt(ref, x, 0);
-	if (n != strlen(got) || strcmp(got, ref) || (!isnan(x) && !roundtrips(got, x, 0))) {
-		if (fails_shown++ < 20)
-			printf("# f64 %016" PRIx64 " (%.17g): got '%s' want '%s'\n", bits, x, got,
-			       ref);
-		return 0;
-	}
-	return 1;
-}
-
-static int check_f32_bits(uint32_t bits)
-{
-	char got[64], ref[64];
 	float f;
 	size_t n;
 
-	memcpy(&f, &bits, 4);
-	n = ums_render_f32(got, sizeof(got), bits);
-	ref_fmt(ref, (double)f, 1);
-	if (n != strlen(got) || strcmp(got, ref) || (!isnan(f) && !roundtrips(got, f, 1))) {
+	if (is_f32) {
+		memcpy(&f, &b32, 4);
+		x = f;
+		n = ums_render_f32(got, sizeof(got), b32);
+	} else {
+		memcpy(&x, &bits, 8);
+		n = ums_render_f64(got, sizeof(got), bits);
+	}
+	ref_fmt(ref, x, is_f32);
+	if (n != strlen(got) || strcmp(got, ref) || (!isnan(x) && !roundtrips(got, x, is_f32))) {
 		if (fails_shown++ < 20)
-			printf("# f32 %08" PRIx32 " (%.9g): got '%s' want '%s'\n", bits, (double)f,
+			printf("# %s %0*" PRIx64 " (%.*g): got '%s' want '%s'\n",
+			       is_f32 ? "f32" : "f64", is_f32 ? 8 : 16, bits, is_f32 ? 9 : 17, x,
 			       got, ref);
 		return 0;
 	}
 	return 1;
 }
+
+static int check_f64_bits(uint64_t bits) { return check_float_bits(bits, 0); }
+static int check_f32_bits(uint32_t bits) { return check_float_bits(bits, 1); }
 
 static void test_float_exact(void)
 {

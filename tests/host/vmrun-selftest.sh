@@ -2,9 +2,10 @@
 # tests/host/vmrun-selftest.sh - TAP self-test of the QEMU test bed (scripts/vmrun).
 #
 # Owns: proving on one kernel that the runner passes exit codes through, that
-# a kernel WARNING in the guest console fails the run, and that the command
-# runs in a real root, not a chroot (user namespaces work). Boots the guest
-# four times (~15-25 s each under TCG). Not run by `prove tests/host/`
+# a kernel WARNING in the guest console fails the run, that the command
+# runs in a real root, not a chroot (user namespaces work), and that a run
+# that hangs times out (exit 124) naming where each vCPU is. Boots the guest
+# five times (~15-25 s each under TCG, the hang 45 s). Not run by `prove tests/host/`
 # (no .t suffix) because it is slow; run it explicitly:
 #   tests/host/vmrun-selftest.sh [KVER]      (KVER: 6.1 (default), 6.12, rt)
 set -euo pipefail
@@ -28,7 +29,7 @@ run() { # name, vmrun args... ; sets RC, output in $OUT/name.out
 }
 diag() { sed 's/^/# /' "$1"; }
 
-echo "1..4"
+echo "1..5"
 
 run true -- true
 if [ "$RC" = 0 ]; then
@@ -66,4 +67,16 @@ if [ "$RC" = 0 ] && grep -q '^userns-ok' <(tr -d '\r' <"$OUT/userns.log"); then
 else
 	echo "not ok 4 - $KVER: unshare --user in the guest exited $RC, want 0"
 	diag "$OUT/userns.out"
+fi
+
+# A hang: the run is killed at its timeout with exit 124, and shows where each
+# vCPU was (QEMU monitor registers, RIP named from the guest's kallsyms).
+run hang --timeout 45 -- sleep 600
+if [ "$RC" = 124 ] && grep -q 'vmrun: TIMEOUT' "$OUT/hang.out" &&
+	grep -Eq '^vmrun: hang: vCPU 0 RIP [0-9a-f]+ [A-Za-z_][A-Za-z0-9_.]*\+0x' "$OUT/hang.out" &&
+	grep -Eq '^vmrun: hang: vCPU 1 RIP ' "$OUT/hang.out"; then
+	echo "ok 5 - $KVER: a hung run times out (exit 124) naming each vCPU's RIP"
+else
+	echo "not ok 5 - $KVER: hung run exited $RC, want 124 with vCPU RIPs named"
+	diag "$OUT/hang.out"
 fi
