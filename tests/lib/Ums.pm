@@ -96,10 +96,12 @@ sub stats {
 	return \%h;
 }
 
-# regions -> list of hashrefs keyed by the header's lower-cased names
+# regions -> list of hashrefs keyed by the header's lower-cased names (empty
+# when the file cannot be read, e.g. while the module is being reloaded)
 sub regions {
 	my @l = rd_lines('regions');
-	my @k = map { lc } split / /, shift @l;
+	my $hdr = shift @l // return ();
+	my @k = map { lc } split / /, $hdr;
 	return map { my @v = split / /; my %h; @h{@k} = @v; \%h } @l;
 }
 
