@@ -33,7 +33,7 @@ full | extra) REPS=3; D=1000; B=500; W=300 ;;
 esac
 
 accel=kvm
-grep -q 'TCG' /proc/cpuinfo && accel=tcg
+grep -q 'TCG' /proc/cpuinfo && accel="tcg ${BENCH_TCG_THREAD:-multi}-threaded"
 {
 	echo "mode $MODE"
 	echo "kernel $(uname -r)"

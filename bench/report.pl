@@ -48,7 +48,7 @@ my %LABEL = ('ums-trace' => 'umsampler, events recorded', 'ums-snap' => 'umsampl
 	'ums-snap+fifo' => 'umsampler events off, sched_fifo=1', 'pvr+fifo' => 'process_vm_readv poller, SCHED_FIFO 1');
 my $kernel = $meta{kernel} // '?';
 my $ncpu = $meta{ncpu} // '?';
-my $accel = uc($meta{accel} // 'tcg');
+my $accel = ($meta{accel} // 'tcg') =~ s/^(tcg|kvm)/\U$1/r;
 my $reps = $meta{reps} // '?';
 my $ctx = "kernel $kernel, $ncpu vCPUs, QEMU $accel, $reps reps, median [min–max]";
 

@@ -38,9 +38,14 @@ mkdir -p "$res" "$out"
 hostload=$(uptime | sed 's/.*load average: */load average /')
 echo "bench: $mode mode on kernel $k, $smp guest CPUs; host $(nproc) CPUs, $hostload"
 rc=0
-scripts/vmrun --kernel "$k" --smp "$smp" --quiet --timeout "$tmo" --log "$log" --results "$res" -- \
+# One host thread per vCPU (make check runs single-threaded TCG, see vmrun):
+# the sampler, the pollers and the targets must run in parallel as on a real
+# machine, or the figures measure QEMU's round-robin of the vCPUs.
+tcg=${UMS_TCG_THREAD:-multi}
+scripts/vmrun --kernel "$k" --smp "$smp" --tcg-thread "$tcg" --quiet --timeout "$tmo" \
+	--log "$log" --results "$res" -- \
 	env UMS_KO="$REPO/build/kmod/$k/module/umsampler.ko" UMSBENCH="$REPO/build/bench/umsbench" \
-	BENCH_HOSTLOAD="$hostload" bash bench/guest.sh "$mode" || rc=$?
+	BENCH_HOSTLOAD="$hostload" BENCH_TCG_THREAD="$tcg" bash bench/guest.sh "$mode" || rc=$?
 # The guest's progress lines, without the kernel's boot messages.
 sed -n '/^UMS-INIT: running/,/^UMS-INIT: command finished/p' "$log" | grep -v '^UMS-INIT' |
 	grep -v '^\[ *[0-9.]*\]' || true

@@ -46,7 +46,7 @@ else
 	fail=1
 fi
 
-# The self-test proves the runner, not the kernel: on the debug kernel its four
+# The self-test proves the runner, not the kernel: on the debug kernel its five
 # boots (KASAN under TCG, kmemleak scans) take ~10 min, so a cached Debian
 # kernel does it when debug comes first (make check KVER=debug).
 selftest_k=${KVERS[0]}

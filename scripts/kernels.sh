@@ -12,7 +12,7 @@
 #   rt    PREEMPT_RT: ABI from meta-package linux-image-rt-amd64
 #   debug NOT a Debian image: built locally from Debian's linux-source-6.1 with
 #         config/debug.config (KASAN, lockdep, kmemleak, ...) by
-#         scripts/debugkernel.sh, which `fetch debug` runs (~15 min the first
+#         scripts/debugkernel.sh, which `fetch debug` runs (~25-40 min the first
 #         time, then cached). Everything the guest needs is built in; its
 #         kdir is the build tree itself (no linux-headers package).
 #
