@@ -56,7 +56,9 @@ for a in "$@"; do
 done
 [ -f "$FRAG" ] || die "no config fragment $FRAG"
 
-pkg_version() { dpkg-query -W -f='${Status} ${Version}\n' "$SRCPKG" 2>/dev/null |
+# Empty when the package is not installed (dpkg-query fails on a machine that
+# never knew it: under pipefail that must not end the script).
+pkg_version() { { dpkg-query -W -f='${Status} ${Version}\n' "$SRCPKG" 2>/dev/null || true; } |
 	sed -n 's/^install ok installed //p'; }
 
 cache_key() { # $1 = source package version
