@@ -428,14 +428,10 @@ sub writer {
 
 my @W = map { my $k = $_; spawn(sub { writer($k) }) } 1 .. $NW;
 my $bad_exit = 0;
-for my $p (@W, 'stop', $reader) {
-	if ($p eq 'stop') {
-		if (open(my $sf, ">", $STOP)) { close($sf) }
-		next;
-	}
-	waitpid($p, 0);
-	$bad_exit++ if $?;
-}
+my $reap = sub { waitpid($_[0], 0); $bad_exit++ if $? };
+$reap->($_) for @W;
+if (open(my $sf, '>', $STOP)) { close($sf) }
+$reap->($reader);
 is($bad_exit, 0, 'writers and reader exited cleanly');
 note(sprintf('fuzz phase %.1f s', time - $T0));
 
