@@ -7,9 +7,9 @@
 #
 # For UMS_FUZZ_SECS (default 20) seconds, and on until each has sent its share
 # of what the checks below count (at most 6 times as long: a slow guest, e.g.
-# single-threaded TCG running the rt kernel, sends a few hundred writes in 20 s
-# where others send thousands), 4 writer processes send batches of
-# lines (valid add/del lines for 4 live umstarget targets, lines of
+# the rt kernel on 2 single-threaded TCG vCPUs, see scripts/vmrun, sent a few
+# hundred writes in 20 s where others send thousands), 4 writer processes send
+# batches of lines (valid add/del lines for 4 live umstarget targets, lines of
 # tests/data/bad-lines.txt, sync/comments, del by id/pid, clear, shorthand)
 # mutated by byte flips, insertions, deletions, truncations, duplications,
 # key swaps and number boundary substitutions; a reader walks every debugfs

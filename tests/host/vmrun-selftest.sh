@@ -71,7 +71,8 @@ fi
 
 # A hang: the run is killed at its timeout with exit 124, and shows where each
 # vCPU was (QEMU monitor registers, RIP named from the guest's kallsyms).
-run hang --timeout 45 -- sleep 600
+# Two vCPUs whatever the kernel (rt gets one by default).
+run hang --timeout 45 --smp 2 -- sleep 600
 if [ "$RC" = 124 ] && grep -q 'vmrun: TIMEOUT' "$OUT/hang.out" &&
 	grep -Eq '^vmrun: hang: vCPU 0 RIP [0-9a-f]+ [A-Za-z_][A-Za-z0-9_.]*\+0x' "$OUT/hang.out" &&
 	grep -Eq '^vmrun: hang: vCPU 1 RIP ' "$OUT/hang.out"; then
