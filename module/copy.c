@@ -13,10 +13,11 @@
  *  - fault (`fault` in the add command): a missing page is faulted in with
  *    get_user_pages_remote(FOLL_NOWAIT) and read again. FOLL_NOWAIT never
  *    waits: a page that needs I/O (swap, file) has its read started and shows
- *    up in a later sample; a userfaultfd-registered page returns at once
- *    (handle_userfault() honours FAULT_FLAG_RETRY_NOWAIT) and stays missing.
- *    So a target cannot stall the sampler, or other targets, with a fault
- *    that never completes. The mmap lock is only try-locked.
+ *    up in a later sample. Userfaultfd-armed memory is never faulted in
+ *    (see umsd_fault_in()): its missing pages stay missing, and the target's
+ *    fault handler never hears of the sampler. So a target cannot stall the
+ *    sampler, or other targets, with a fault that never completes. The mmap
+ *    lock is only try-locked.
  * The copy is done page by page so a missing page costs only its own bytes.
  *
  * umsd_copy_span() is the fast path for several small regions lying close
@@ -31,6 +32,7 @@
  */
 #include <linux/mm.h>
 #include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
 
 #include "compat.h"
 
@@ -71,12 +73,24 @@ bool ums_range_readable(struct mm_struct *mm, u64 addr, u64 len)
  */
 static long umsd_fault_in(struct mm_struct *mm, u64 addr)
 {
+	struct vm_area_struct *vma;
 	struct page *page;
-	long ret;
+	long ret = 0;
 
 	if (!mmap_read_trylock(mm))
 		return -EAGAIN;
-	ret = ums_gup_remote(mm, addr, FOLL_NOWAIT, &page);
+	/*
+	 * Never fault in userfaultfd-armed memory: filling it is the target's
+	 * fault handler's business, not ours. Worse, once the target's uffd is
+	 * being released (the target exits, or closes it), handle_userfault()
+	 * answers VM_FAULT_NOPAGE and GUP retries the page forever with our
+	 * read lock held, while userfaultfd_release() waits for the write lock:
+	 * the sampler spins and the target can never exit. The uffd flags of a
+	 * VMA only change under the write lock, so this check holds for the GUP.
+	 */
+	vma = vma_lookup(mm, addr);
+	if (vma && !userfaultfd_armed(vma))
+		ret = ums_gup_remote(mm, addr, FOLL_NOWAIT, &page);
 	mmap_read_unlock(mm);
 	if (ret > 0)
 		put_page(page);

@@ -6,12 +6,14 @@
 #    EPERM unless the allow_nondumpable parameter is set;
 #  - memory whose page faults never complete (userfaultfd, never resolved)
 #    does not block the sampler, in resident-only mode nor with `fault`:
-#    other targets keep their period, control writes stay fast, rmmod works.
+#    other targets keep their period, control writes stay fast, rmmod works;
+#    and such a target killed while sampled with `fault` exits (rounds of it).
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Errno qw(EPERM);
+use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Ums;
@@ -43,17 +45,25 @@ ums_load();
 }
 
 # --- userfaultfd: faults that never complete -------------------------------------
-SKIP: {
-	my $upid = open(my $uout, '-|', "$Ums::PROGS/umsuffd") or die "umsuffd: $!";
+# Start umsuffd (through @wrap, e.g. taskset); returns its pid, its output
+# pipe and its variables (name => address), none if userfaultfd is unavailable
+# (then $? is its exit status).
+sub uffd_target {
+	my @wrap = @_;
+	my $upid = open(my $uout, '-|', @wrap, "$Ums::PROGS/umsuffd") or die "umsuffd: $!";
 	my %v;
 	while (my $l = <$uout>) {
 		$v{$1} = $2 if $l =~ /^var (\S+) (0x[0-9a-f]+)/;
 		last if $l =~ /^ready/;
 	}
-	unless ($v{blocked}) {
-		waitpid($upid, 0);
-		skip "userfaultfd unavailable (exit $?)", 13;
-	}
+	waitpid($upid, 0) unless $v{blocked};
+	return ($upid, $uout, \%v);
+}
+
+SKIP: {
+	my ($upid, $uout, $vr) = uffd_target();
+	my %v = %$vr;
+	skip "userfaultfd unavailable (exit $?)", 13 unless $v{blocked};
 	my $blocked = hex($v{blocked});
 	my $t = Ums::target('--tick-us', 1000);
 	ctl($t->add_line('counter', name => 'norm', period_us => 10000) . "\n");
@@ -94,6 +104,43 @@ SKIP: {
 	ok(wait_for(sub { !region_by_name('ufault') }, 10), 'userfaultfd target exit noticed');
 	ctl("clear\n");
 	$t->kill;
+}
+
+# --- userfaultfd targets killed while sampled with `fault` ------------------------
+# Exiting closes the uffd, and userfaultfd_release() takes the target's mmap
+# lock for writing. A sampler that faulted the armed pages in at that moment
+# spun in GUP with the read lock held (handle_userfault() answers NOPAGE once
+# the uffd is released, and GUP retries), so the target never exited (a CI run
+# of 6.1 hung here). Each round kills a target sampled every 100 us with
+# `fault` and wants it gone within 10 s; UMS_UFFD_ROUNDS rounds (default 20).
+# The sampler and the targets share CPU 0, so the kill's wake-up preempts the
+# sampler at its next cond_resched(): the one at the top of GUP's loop, with
+# the target's mmap lock held, if the sampler still faulted armed pages in.
+SKIP: {
+	my $rounds = $ENV{UMS_UFFD_ROUNDS} // 20;
+	my ($stuck, $done, $sampled) = (0, 0, 0);
+	my ($kt) = grep { (rd("/proc/$_/comm") // '') eq "umsampler\n" } map { m{/proc/(\d+)} ? $1 : () }
+		glob('/proc/[0-9]*');
+	ok($kt && system("taskset -p 1 $kt >/dev/null") == 0, 'sampler thread pinned to CPU 0');
+	for my $i (1 .. $rounds) {
+		my ($upid, $uout, $v) = uffd_target(qw(taskset -c 0));
+		skip "userfaultfd unavailable (exit $?)", 3 unless $v->{blocked};
+		ctl("add pid=$upid addr=$v->{blocked} len=8192 name=uk$i period_us=100 fault\n");
+		$sampled++ if wait_for(sub { (region_by_name("uk$i") // {})->{samples} // 0 >= 20 }, 5);
+		kill 'KILL', $upid;
+		unless (wait_for(sub { waitpid($upid, POSIX::WNOHANG()) == $upid }, 10)) {
+			$stuck++;
+			last;
+		}
+		close($uout);
+		$done++;
+	}
+	is($sampled, $done + $stuck, 'each round sampled its target at least 20 times before the kill');
+	is($stuck, 0, "killed while sampled with fault, every userfaultfd target exits ($done of $rounds rounds)");
+	# a stuck target means a stuck sampler: rmmod (kthread_stop) would hang
+	BAIL_OUT('a userfaultfd target cannot exit: the sampler is stuck') if $stuck;
+	ok(wait_for(sub { !grep { $_->{name} =~ /^uk/ } regions() }, 10), 'their exits are noticed');
+	ctl("clear\n");
 }
 
 ok(ums_unload(), 'rmmod');
