@@ -28,8 +28,7 @@ for my $k (qw(ticks samples bytes partial emitted missed late_max_ns late_p99_ns
 }
 is(rd('enabled'), "1\n", 'enabled reads 1');
 is(rd('control'), '', 'control reads empty before any failure');
-my @thr = grep { (rd("/proc/$_/comm") // '') eq "umsampler\n" } map { m{/proc/(\d+)} ? $1 : () }
-	glob('/proc/[0-9]*');
+my @thr = sampler_threads();
 is(scalar @thr, 1, 'one umsampler kernel thread');
 ok(-d '/sys/kernel/tracing/events/umsampler/sample', 'tracepoint umsampler:sample');
 ok(-d '/sys/kernel/tracing/events/umsampler/region', 'tracepoint umsampler:region');

@@ -120,8 +120,7 @@ is(ctl_errno("del pid=" . $t2->pid . "\n"), 0, 'second target removed');
 $t2->kill;
 
 # sched_fifo: the thread applies it itself at its next wake-up.
-my ($kt) = grep { (rd("/proc/$_/comm") // '') eq "umsampler\n" }
-	   map { m{/proc/(\d+)$} ? $1 : () } glob('/proc/[0-9]*');
+my ($kt) = sampler_threads();
 ok($kt, "sampler thread found (pid " . ($kt // '?') . ')');
 sub policy {	# (policy, rt_priority) from /proc/PID/stat fields 41 and 40
 	my $s = rd("/proc/$kt/stat") // '';

@@ -110,7 +110,7 @@ $nopid++ while -e "/proc/$nopid" && $nopid < 32000;
 my $cnt = $A->addr('counter');
 bad_write("add pid=2 addr=0x1000 len=4\n", EINVAL, 1, 'kthreadd (pid 2)');
 like(rd('control'), qr/kernel thread/, 'kthreadd: message says kernel thread');
-my ($kw) = grep { (rd("/proc/$_/comm") // '') eq "umsampler\n" } map { m{/proc/(\d+)} ? $1 : () } glob('/proc/[0-9]*');
+my ($kw) = sampler_threads();
 bad_write("add pid=$kw addr=0x1000 len=4\n", EINVAL, 1, 'the umsampler kthread itself') if $kw;
 bad_write("add pid=$nopid addr=$cnt len=4\n", ESRCH, 1, "nonexistent pid $nopid");
 bad_write("sync\nadd pid=$nopid addr=$cnt len=4\n", ESRCH, 2, 'nonexistent pid on line 2');

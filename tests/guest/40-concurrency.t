@@ -392,7 +392,7 @@ for my $i (1 .. 4) {
 		diag(rd('stats'));
 		diag(join('', map { "$_: " . (get_file("/proc/$_/stat") // "gone\n") } @live));
 		diag(join('', map { "sampler: " . (get_file("/proc/$_/stack") // '') . (get_file("/proc/$_/stat") // '') }
-			grep { (get_file("/proc/$_/comm") // '') eq "umsampler\n" } map { m{/proc/(\d+)} ? $1 : () } glob('/proc/[0-9]*')));
+			sampler_threads()));
 	};
 }
 

@@ -119,8 +119,7 @@ SKIP: {
 SKIP: {
 	my $rounds = $ENV{UMS_UFFD_ROUNDS} // 20;
 	my ($stuck, $done, $sampled) = (0, 0, 0);
-	my ($kt) = grep { (rd("/proc/$_/comm") // '') eq "umsampler\n" } map { m{/proc/(\d+)} ? $1 : () }
-		glob('/proc/[0-9]*');
+	my ($kt) = sampler_threads();
 	ok($kt && system("taskset -p 1 $kt >/dev/null") == 0, 'sampler thread pinned to CPU 0');
 	for my $i (1 .. $rounds) {
 		my ($upid, $uout, $v) = uffd_target(qw(taskset -c 0));

@@ -275,6 +275,14 @@ push @EXPORT, qw(region_by_name set_enabled wait_quiet snapshot event_fields pag
 
 sub region_by_name { my ($n) = @_; my ($r) = grep { $_->{name} eq $n } regions(); return $r }
 
+push @EXPORT, qw(sampler_threads);
+
+# Pids of the "umsampler" kernel threads (one while the module is loaded).
+sub sampler_threads {
+	return grep { (rd("/proc/$_/comm") // '') eq "umsampler\n" } map { m{/proc/(\d+)$} ? $1 : () }
+		glob('/proc/[0-9]*');
+}
+
 # Write `enabled`; returns the errno (0 on success).
 sub set_enabled { return ctl_errno("$_[0]\n", dbg('enabled')) }
 
