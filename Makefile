@@ -68,6 +68,12 @@ $(BUILD)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(USER_CFLAGS) -o $@ $< -lpthread
 
+# The never-answering FUSE server (60-safety.t) uses libfuse3.
+$(BUILD)/progs/umsfuse: tests/progs/umsfuse.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(USER_CFLAGS) $(shell pkg-config --cflags fuse3) -o $@ $< \
+		$(shell pkg-config --libs fuse3)
+
 -include tests/host/Makefile.inc
 include tracing/Makefile.inc
 -include bench/Makefile.inc

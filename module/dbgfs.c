@@ -10,12 +10,20 @@
  *   values/<NAME>  (r) decoded latest value, one line
  *   raw/<NAME>     (r) latest raw bytes
  *
- * All files are root-only (0600/0400); writes also need CAP_SYS_PTRACE.
+ * All files are root-only (0600/0400); writes also need CAP_SYS_PTRACE in
+ * the initial user namespace, checked against the opener of the file (its
+ * f_cred, as the kernel checks /proc/PID/mem), whose credentials also make
+ * the access check of every add (registry.c).
  * `regions` and `snapshot` walk the registry under ums_ctl_lock, never
  * ums_lock, so readers never delay the sampler; sample bytes are copied with
- * ums_region_read() (latched, never torn). values/ and raw/ files point at
- * their region: debugfs_remove() waits for running readers before the region
- * is freed (registry.c), and the debugfs proxy fails later calls on open files.
+ * ums_region_read() (latched, never torn); seq_file copies to the reader's
+ * buffer after dropping the lock. They list only regions whose target is
+ * visible in the reader's pid namespace.
+ * values/ and raw/ files are created without the debugfs proxy: their open
+ * takes a reference on the region inside debugfs_file_get()/put() (the only
+ * window debugfs_remove() waits for), and reads use that reference, so a
+ * reader stuck in copy_to_user() (its buffer on a never-resolved
+ * userfaultfd page) never holds up del, the reaper or rmmod.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -76,8 +84,8 @@ static ssize_t dbgfs_control_write(struct file *file, const char __user *ubuf, s
 	char *buf;
 	int ret;
 
-	if (!capable(CAP_SYS_PTRACE)) {
-		dbgfs_fail(-EPERM, "writer lacks CAP_SYS_PTRACE");
+	if (!file_ns_capable(file, &init_user_ns, CAP_SYS_PTRACE)) {
+		dbgfs_fail(-EPERM, "opener lacks CAP_SYS_PTRACE");
 		return -EPERM;
 	}
 	/* Each write(2) is a complete batch; offsets other than 0 are refused. */
@@ -97,7 +105,7 @@ static ssize_t dbgfs_control_write(struct file *file, const char __user *ubuf, s
 	buf = vmemdup_user(ubuf, count);
 	if (IS_ERR(buf))
 		return PTR_ERR(buf);
-	ret = ums_control(buf, count, err, sizeof(err));
+	ret = ums_control(buf, count, file->f_cred, err, sizeof(err));
 	kvfree(buf);
 	if (ret < 0) {
 		dbgfs_fail(ret, err);
@@ -162,9 +170,11 @@ static int dbgfs_regions_show(struct seq_file *m, void *v)
 		return 0;
 	}
 	r = list_entry(v, struct ums_region, node);
+	if (!ums_region_visible(r))
+		return 0;
 	seq_printf(m, "%u %d 0x%llx %llu %u %s %s %s %llu %llu %llu\n", r->id, dbgfs_pid(r),
 		   r->addr, r->len, r->period_us, ums_vtype_name(r->vtype),
-		   r->mode == UMS_MODE_CHANGE ? "change" : "always", r->name,
+		   ums_mode_name(r->mode), r->name,
 		   READ_ONCE(r->nr_samples), READ_ONCE(r->nr_partial), READ_ONCE(r->nr_emitted));
 	return 0;
 }
@@ -218,6 +228,8 @@ static int dbgfs_snapshot_show(struct seq_file *m, void *v)
 	if (v == &ums_regions)
 		return 0;
 	r = list_entry(v, struct ums_region, node);
+	if (!ums_region_visible(r))
+		return 0;
 	vsize = dbgfs_value_size(r);
 	hsize = (r->len / 16 + 1) * 80 + 1;
 	data = kvmalloc(r->len, GFP_KERNEL);
@@ -277,6 +289,8 @@ static int dbgfs_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "cpu_ns %llu\n", READ_ONCE(ums_stats.cpu_ns));
 	seq_printf(m, "attach_ns %llu\n", READ_ONCE(ums_stats.attach_ns));
 	seq_printf(m, "spans %llu\n", READ_ONCE(ums_stats.spans));
+	seq_printf(m, "busy %llu\n", READ_ONCE(ums_stats.busy));
+	seq_printf(m, "poisoned %llu\n", READ_ONCE(ums_stats.poisoned));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(dbgfs_stats);
@@ -295,7 +309,7 @@ static ssize_t dbgfs_enabled_write(struct file *file, const char __user *ubuf, s
 	bool on;
 	int ret;
 
-	if (!capable(CAP_SYS_PTRACE))
+	if (!file_ns_capable(file, &init_user_ns, CAP_SYS_PTRACE))
 		return -EPERM;
 	ret = kstrtobool_from_user(ubuf, count, &on);
 	if (ret)
@@ -337,7 +351,56 @@ static int dbgfs_value_show(struct seq_file *m, void *v)
 	kvfree(text);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(dbgfs_value);
+
+/*
+ * Open of values/ and raw/ files: inside debugfs_file_get() the region is
+ * alive and linked (dbgfs_region_del() waits for this window only); the
+ * reference taken here keeps it for the reads, and release drops it.
+ */
+static int dbgfs_data_open(struct inode *inode, struct file *file,
+			   int (*show)(struct seq_file *, void *))
+{
+	struct dentry *d = file->f_path.dentry;
+	struct ums_region *r = inode->i_private;
+	int ret;
+
+	ret = debugfs_file_get(d);
+	if (ret)
+		return ret;
+	if (!ums_region_visible(r)) {
+		ret = -ENOENT;
+		goto out;
+	}
+	ums_region_get(r);
+	ret = single_open(file, show, r);
+	if (ret)
+		ums_region_put(r);
+out:
+	debugfs_file_put(d);
+	return ret;
+}
+
+static int dbgfs_data_release(struct inode *inode, struct file *file)
+{
+	struct ums_region *r = ((struct seq_file *)file->private_data)->private;
+
+	single_release(inode, file);
+	ums_region_put(r);
+	return 0;
+}
+
+static int dbgfs_value_open(struct inode *inode, struct file *file)
+{
+	return dbgfs_data_open(inode, file, dbgfs_value_show);
+}
+
+static const struct file_operations dbgfs_value_fops = {
+	.owner = THIS_MODULE,
+	.open = dbgfs_value_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = dbgfs_data_release,
+};
 
 /* raw/<NAME>: the latest raw bytes (empty before the first sample). */
 static int dbgfs_raw_show(struct seq_file *m, void *v)
@@ -355,7 +418,19 @@ static int dbgfs_raw_show(struct seq_file *m, void *v)
 	kvfree(data);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(dbgfs_raw);
+
+static int dbgfs_raw_open(struct inode *inode, struct file *file)
+{
+	return dbgfs_data_open(inode, file, dbgfs_raw_show);
+}
+
+static const struct file_operations dbgfs_raw_fops = {
+	.owner = THIS_MODULE,
+	.open = dbgfs_raw_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = dbgfs_data_release,
+};
 
 /**
  * dbgfs_region_add() - create values/<NAME> and raw/<NAME> for a new region
@@ -367,12 +442,14 @@ void dbgfs_region_add(struct ums_region *r)
 {
 	if (!dbgfs_root)
 		return;
-	r->d_value = debugfs_create_file(r->name, 0400, dbgfs_values, r, &dbgfs_value_fops);
-	r->d_raw = debugfs_create_file(r->name, 0400, dbgfs_raw, r, &dbgfs_raw_fops);
+	/* No proxy: see the top of the file and dbgfs_data_open(). */
+	r->d_value = debugfs_create_file_unsafe(r->name, 0400, dbgfs_values, r,
+						&dbgfs_value_fops);
+	r->d_raw = debugfs_create_file_unsafe(r->name, 0400, dbgfs_raw, r, &dbgfs_raw_fops);
 }
 
 /**
- * dbgfs_region_del() - remove a region's files, waiting for running readers
+ * dbgfs_region_del() - remove a region's files, waiting only for opens in progress
  * @r:	the region, unlinked; called with ums_ctl_lock held before it is freed
  */
 void dbgfs_region_del(struct ums_region *r)

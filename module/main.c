@@ -2,9 +2,11 @@
 /*
  * main.c - module init/exit and module parameters.
  *
- * Load order: debugfs files, then the sampler thread. Unload: sampler thread,
- * debugfs files, then every region and target is destroyed (dropping all pid
- * and mm references, see umsampler.h).
+ * Load order: the sampler thread, then the debugfs files (nothing can be
+ * opened before the module is complete). Unload in reverse: the debugfs
+ * files (waiting for writers in progress), the sampler thread and its
+ * reaper, then every region and target is destroyed (dropping all pid, mm
+ * and cred references, see umsampler.h; op=del for every region left).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -87,29 +89,30 @@ static int __init ums_init(void)
 {
 	int err;
 
-	err = dbgfs_init();
-	if (err)
-		return err;
 	err = umsd_start();
 	if (err)
-		goto out_dbgfs;
+		return err;
+	err = dbgfs_init();
+	if (err)
+		goto out_sampler;
 	return 0;
 
-out_dbgfs:
-	dbgfs_exit();
-	ums_destroy_all();
+out_sampler:
+	umsd_stop();
+	umsd_release();
 	return err;
 }
 
 static void __exit ums_exit(void)
 {
 	/*
-	 * Stop the sampler (and its reaper) first, then remove the debugfs
-	 * tree, which waits for running readers and writers; then nothing can
-	 * reach the registry and it is torn down.
+	 * Remove the debugfs tree first (it waits for control writes and opens
+	 * in progress), so nothing can add or kick any more; then stop the
+	 * sampler and its reaper; then nothing reaches the registry and it is
+	 * torn down.
 	 */
-	umsd_stop();
 	dbgfs_exit();
+	umsd_stop();
 	umsd_release();
 	ums_destroy_all();
 }

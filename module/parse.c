@@ -29,6 +29,10 @@ static const u8 ums_vtype_sizes[UMS_VT_NR] = {
 	[UMS_VT_F64] = 8, [UMS_VT_STR] = 0,
 };
 
+static const char * const ums_mode_names[UMS_MODE_NR] = {
+	[UMS_MODE_ALWAYS] = "always", [UMS_MODE_CHANGE] = "change", [UMS_MODE_NONE] = "none",
+};
+
 static const char * const ums_op_names[UMS_OP_NR] = {
 	[UMS_OP_ADD] = "add", [UMS_OP_DEL_ID] = "del_id", [UMS_OP_DEL_PID] = "del_pid",
 	[UMS_OP_DEL_NAME] = "del_name", [UMS_OP_CLEAR] = "clear", [UMS_OP_SYNC] = "sync",
@@ -67,6 +71,17 @@ unsigned int ums_vtype_size(unsigned int vtype)
 }
 
 /**
+ * ums_mode_name() - name of an emission mode as used in the grammar
+ * @mode: enum ums_mode value
+ *
+ * Return: "always", "change", "none", or "?" if @mode is out of range.
+ */
+const char *ums_mode_name(unsigned int mode)
+{
+	return mode < UMS_MODE_NR ? ums_mode_names[mode] : "?";
+}
+
+/**
  * ums_op_name() - name of a parsed operation
  * @op: enum ums_op value
  *
@@ -81,6 +96,17 @@ static bool ums_name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 	       c == '_' || c == '.' || c == ':' || c == '-';
+}
+
+/* Only dots: "." and ".." are not file names debugfs can create (values/, raw/). */
+static bool ums_name_dots(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != '.')
+			return false;
+	return n > 0;
 }
 
 /* "r" followed by one or more decimal digits: the auto-name pattern r<ID>. */
@@ -100,8 +126,8 @@ static bool ums_name_reserved(const char *s, size_t n)
  * ums_name_valid() - check a user-supplied region name
  * @name: NUL-terminated string (only the first UMS_NAME_LEN bytes are looked at)
  *
- * Return: true if @name has 1..31 characters from [A-Za-z0-9_.:-] and does not match the
- * reserved auto-name pattern r[0-9]+.
+ * Return: true if @name has 1..31 characters from [A-Za-z0-9_.:-], is not made only of dots
+ * and does not match the reserved auto-name pattern r[0-9]+.
  */
 bool ums_name_valid(const char *name)
 {
@@ -114,7 +140,7 @@ bool ums_name_valid(const char *name)
 			return false;
 	if (n == 0 || n >= UMS_NAME_LEN)
 		return false;
-	return !ums_name_reserved(name, n);
+	return !ums_name_dots(name, n) && !ums_name_reserved(name, n);
 }
 
 /* ---- error message builder: bounded, always NUL-terminated ---- */
@@ -357,6 +383,13 @@ static int ums_name(const struct ums_tok *t, bool del, char *out, struct ums_per
 			return -EINVAL;
 		}
 	}
+	if (ums_name_dots(t->s, t->n)) {
+		mb = ums_err(perr, -EINVAL, line);
+		ums_mb_str(&mb, "name ");
+		ums_mb_tok(&mb, t->s, t->n);
+		ums_mb_str(&mb, " is only dots (not a file name)");
+		return -EINVAL;
+	}
 	if (!del && ums_name_reserved(t->s, t->n)) {
 		mb = ums_err(perr, -EINVAL, line);
 		ums_mb_str(&mb, "name ");
@@ -540,9 +573,11 @@ static int ums_add_kv(const struct ums_tok *t, unsigned int *seen, const struct 
 			cmd->mode = UMS_MODE_ALWAYS;
 		else if (ums_tok_eq(v.s, v.n, "change"))
 			cmd->mode = UMS_MODE_CHANGE;
+		else if (ums_tok_eq(v.s, v.n, "none"))
+			cmd->mode = UMS_MODE_NONE;
 		else
 			return ums_word_err(perr, line, "unknown mode ", &v,
-					    " (always or change)");
+					    " (always, change or none)");
 		return 0;
 	}
 }

@@ -16,7 +16,8 @@ enum ums_vtype { UMS_VT_HEX = 0, UMS_VT_U8, UMS_VT_U16, UMS_VT_U32, UMS_VT_U64, 
 	UMS_VT_S16, UMS_VT_S32, UMS_VT_S64, UMS_VT_F32, UMS_VT_F64, UMS_VT_STR, UMS_VT_NR };
 enum ums_op { UMS_OP_ADD = 0, UMS_OP_DEL_ID, UMS_OP_DEL_PID, UMS_OP_DEL_NAME, UMS_OP_CLEAR,
 	UMS_OP_SYNC, UMS_OP_NR };
-enum ums_mode { UMS_MODE_ALWAYS = 0, UMS_MODE_CHANGE };
+/* When samples become umsampler:sample events; none: never (bytes stay in debugfs). */
+enum ums_mode { UMS_MODE_ALWAYS = 0, UMS_MODE_CHANGE, UMS_MODE_NONE, UMS_MODE_NR };
 
 /*
  * ABI shared with userspace decoders: largest `data` payload of one umsampler:sample event; longer regions are
@@ -79,6 +80,7 @@ unsigned int ums_parse_count_lines(const char *buf, size_t n);
 const char *ums_vtype_name(unsigned int vtype);	/* "hex", "u8", ..., "str"; "?" if out of range */
 unsigned int ums_vtype_size(unsigned int vtype);	/* 1,2,4,8 for scalars; 0 for hex/str */
 const char *ums_op_name(unsigned int op);
+const char *ums_mode_name(unsigned int mode);	/* "always", "change", "none"; "?" if out of range */
 bool ums_name_valid(const char *name);	/* 1..31 chars of [A-Za-z0-9_.:-], not reserved */
 
 #endif /* UMS_PARSE_H */

@@ -9,16 +9,25 @@
  *     line fails the write before anything is looked up;
  *  2. prepare: each command, in order, is checked against the registry as the
  *     earlier commands of the same write would leave it. Adds resolve their
- *     pid in the writer's pid namespace, check the target and its mapping and
+ *     pid in the writer's pid namespace, pass the kernel's ptrace access check
+ *     for reading that process (ums_may_read()), check its mapping and
  *     allocate everything they will need; deletes mark regions `doomed`. Any
  *     failure undoes the marks and frees what was prepared;
- *  3. commit: under ums_lock, doomed regions are unlinked and prepared ones
- *     linked; nothing here can fail. Events and debugfs files follow, outside
- *     ums_lock.
+ *  3. commit: under ums_lock, prepared regions are linked and their `add`
+ *     events emitted (so no sample event can precede its region's add), and
+ *     doomed regions are unlinked; nothing here can fail. `del` events and
+ *     debugfs files follow, outside ums_lock.
+ *
+ * Pid namespaces scope everything a writer or reader can see: `del ID`,
+ * `del name=`, `clear`, `sync`, `regions`, `snapshot` and the values/ and
+ * raw/ files only reach regions whose target is visible in the caller's pid
+ * namespace (ums_region_visible()). Names are one namespace for everybody.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/pid.h>
@@ -43,8 +52,11 @@ unsigned int ums_nr_regions;
 unsigned int ums_nr_targets;
 
 /* id -> region, for regions linked or being prepared. ums_ctl_lock. */
-static DEFINE_XARRAY(ums_ids);
-/* Next region id; ids are never reused while the module is loaded. ums_ctl_lock. */
+static DEFINE_XARRAY_ALLOC1(ums_ids);
+/*
+ * Where the cyclic id allocation goes on (ums_ctl_lock): ids grow until
+ * U32_MAX, then wrap to the lowest free one; a live id is never handed out.
+ */
 static u32 ums_next_id = 1;
 
 /**
@@ -63,7 +75,8 @@ struct ums_batch {
 	bool sync;
 };
 
-static struct ums_target *ums_target_new(struct pid *pid, struct mm_struct *mm)
+static struct ums_target *ums_target_new(struct pid *pid, struct mm_struct *mm,
+					 const struct cred *cred)
 {
 	struct ums_target *t = kzalloc(sizeof(*t), GFP_KERNEL);
 
@@ -75,6 +88,7 @@ static struct ums_target *ums_target_new(struct pid *pid, struct mm_struct *mm)
 	t->pid = get_pid(pid);
 	mmgrab(mm);
 	t->mm = mm;
+	t->cred = get_cred(cred);
 	t->pid_nr = pid_nr(pid);
 	return t;
 }
@@ -82,18 +96,21 @@ static struct ums_target *ums_target_new(struct pid *pid, struct mm_struct *mm)
 static void ums_target_destroy(struct ums_target *t)
 {
 	WARN_ON_ONCE(!list_empty(&t->regions));
+	put_cred(t->cred);
 	mmdrop(t->mm);
 	put_pid(t->pid);
 	kfree(t);
 }
 
-static struct ums_region *ums_region_new(const struct ums_cmd *c, u32 id)
+/* A new region with the registry's reference; its id and name come with ums_region_name(). */
+static struct ums_region *ums_region_new(const struct ums_cmd *c)
 {
 	struct ums_region *r = kzalloc(sizeof(*r), GFP_KERNEL);
 	int i;
 
 	if (!r)
 		return NULL;
+	kref_init(&r->ref);
 	for (i = 0; i < 2; i++) {
 		r->slot[i].data = kvzalloc(c->len, GFP_KERNEL);
 		if (!r->slot[i].data)
@@ -102,11 +119,8 @@ static struct ums_region *ums_region_new(const struct ums_cmd *c, u32 id)
 	INIT_LIST_HEAD(&r->node);
 	INIT_LIST_HEAD(&r->tnode);
 	seqcount_latch_init(&r->latch);
-	r->id = id;
 	if (c->name[0])
 		strscpy(r->name, c->name, sizeof(r->name));
-	else
-		snprintf(r->name, sizeof(r->name), "r%u", id);
 	r->addr = c->addr;
 	r->len = c->len;
 	r->period_us = c->period_us;
@@ -121,11 +135,42 @@ fail:
 	return NULL;
 }
 
-static void ums_region_destroy(struct ums_region *r)
+static void ums_region_release(struct kref *ref)
 {
+	struct ums_region *r = container_of(ref, struct ums_region, ref);
+
 	kvfree(r->slot[0].data);
 	kvfree(r->slot[1].data);
 	kfree(r);
+}
+
+/**
+ * ums_region_get() - take a reference on a region (an open data file's)
+ * @r:	the region; the caller knows it is alive (e.g. debugfs_file_get())
+ */
+void ums_region_get(struct ums_region *r)
+{
+	kref_get(&r->ref);
+}
+
+/**
+ * ums_region_put() - drop a reference; the last one frees the region
+ * @r:	the region
+ */
+void ums_region_put(struct ums_region *r)
+{
+	kref_put(&r->ref, ums_region_release);
+}
+
+/**
+ * ums_region_visible() - is the region's target visible in the caller's pid namespace?
+ * @r:	a linked region (its target is alive); ums_ctl_lock or debugfs_file_get()
+ *
+ * Return: true if the target has a pid in current's active pid namespace.
+ */
+bool ums_region_visible(const struct ums_region *r)
+{
+	return pid_nr_ns(r->target->pid, task_active_pid_ns(current)) != 0;
 }
 
 /* Drop a region that was never linked (prepared by a failed or undone command). */
@@ -133,7 +178,7 @@ static void ums_region_discard(struct ums_region *r)
 {
 	xa_erase(&ums_ids, r->id);
 	list_del(&r->node);
-	ums_region_destroy(r);
+	ums_region_put(r);
 }
 
 /**
@@ -173,13 +218,14 @@ void ums_region_emit(struct ums_region *r, enum ums_region_op op, enum ums_gone_
 	trace_region(r, op, why);
 }
 
-static struct ums_region *ums_find_name(struct ums_batch *b, const char *name)
+/* The live or prepared region named @name; @visible: only one the writer may see. */
+static struct ums_region *ums_find_name(struct ums_batch *b, const char *name, bool visible)
 {
 	struct ums_region *r;
 
 	list_for_each_entry(r, &ums_regions, node)
 		if (!r->doomed && !strcmp(r->name, name))
-			return r;
+			return !visible || ums_region_visible(r) ? r : NULL;
 	list_for_each_entry(r, &b->added, node)
 		if (!strcmp(r->name, name))
 			return r;
@@ -200,8 +246,54 @@ static struct ums_target *ums_find_target(struct ums_batch *b, struct pid *pid,
 	return NULL;
 }
 
-/* Validate what an add needs from the target process; takes an mm_users ref on success. */
-static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, struct mm_struct **mmp,
+/*
+ * The kernel's own access check for reading another process's memory, with
+ * the credentials of whoever opened the control file (@cred): opening
+ * /proc/PID/mem runs mm_access(PTRACE_MODE_ATTACH_FSCREDS), i.e.
+ * ptrace_may_access() with Yama, every LSM (SELinux, AppArmor, Landlock) and
+ * the dumpable/user-namespace rules, none of which a module can call directly.
+ * The path is resolved in the writer's root; the mm it opened must be @mm
+ * (a /proc of another pid namespace would name another process).
+ */
+static int ums_may_read(const struct ums_cmd *c, const struct cred *cred, struct mm_struct *mm,
+			char *err, size_t errsz)
+{
+	const struct cred *old;
+	char path[32];
+	struct file *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", c->pid);
+	old = override_creds(cred);
+	f = filp_open(path, O_RDONLY, 0);
+	revert_creds(old);
+	if (IS_ERR(f)) {
+		ret = PTR_ERR(f);
+		if (ret == -EACCES || ret == -EPERM) {
+			snprintf(err, errsz,
+				 "line %u: reading pid %d is not allowed (ptrace access check: ptrace_scope, LSM or credentials)",
+				 c->line, c->pid);
+			return -EPERM;
+		}
+		snprintf(err, errsz, "line %u: access check: cannot open %s: %pe", c->line, path, f);
+		return ret == -ENOENT ? -ESRCH : ret;
+	}
+	if (f->private_data != mm) {
+		snprintf(err, errsz, "line %u: access check: %s in the writer's root is another process",
+			 c->line, path);
+		ret = -ESRCH;
+	}
+	/* The file holds its own mm reference; fput() drops both. */
+	fput(f);
+	return ret;
+}
+
+/*
+ * Validate what an add needs from the target process; takes an mm_users ref
+ * (*mmp) and a cred ref (*credp) on success.
+ */
+static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, const struct cred *opener,
+			     struct mm_struct **mmp, const struct cred **credp,
 			     char *err, size_t errsz)
 {
 	struct task_struct *task;
@@ -229,6 +321,11 @@ static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, struct mm
 	 * inspected; honour that unless the administrator said otherwise.
 	 * Checked when the region is added.
 	 */
+	ret = ums_may_read(c, opener, mm, err, errsz);
+	if (ret) {
+		mmput(mm);
+		goto out;
+	}
 	if (get_dumpable(mm) != SUID_DUMP_USER && !READ_ONCE(ums_param_allow_nondumpable)) {
 		snprintf(err, errsz,
 			 "line %u: pid %d is not dumpable (setuid or PR_SET_DUMPABLE 0); see allow_nondumpable",
@@ -238,22 +335,24 @@ static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, struct mm
 		goto out;
 	}
 	*mmp = mm;
+	*credp = get_task_cred(task);
 out:
 	put_task_struct(task);
 	return ret;
 }
 
-static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c, char *err,
-			   size_t errsz)
+static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c,
+			   const struct cred *opener, char *err, size_t errsz)
 {
+	const struct cred *cred = NULL;
 	struct mm_struct *mm = NULL;
 	struct ums_target *t;
 	struct ums_region *r;
+	const char *refused;
 	struct pid *pid;
-	bool readable;
 	int ret;
 
-	if (c->name[0] && ums_find_name(b, c->name)) {
+	if (c->name[0] && ums_find_name(b, c->name, false)) {
 		snprintf(err, errsz, "line %u: name '%s' already exists", c->line, c->name);
 		return -EEXIST;
 	}
@@ -269,52 +368,56 @@ static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c, char *e
 		snprintf(err, errsz, "line %u: no process %d", c->line, c->pid);
 		return -ESRCH;
 	}
-	ret = ums_get_target_mm(c, pid, &mm, err, errsz);
+	ret = ums_get_target_mm(c, pid, opener, &mm, &cred, err, errsz);
 	if (ret)
 		goto out_pid;
 
 	ret = mmap_read_lock_killable(mm);
 	if (ret)
 		goto out_mm;
-	readable = ums_range_readable(mm, c->addr, c->len);
+	refused = ums_range_refused(mm, c->addr, c->len);
 	mmap_read_unlock(mm);
-	if (!readable) {
-		snprintf(err, errsz, "line %u: 0x%llx+%llu is not mapped readable in pid %d",
-			 c->line, c->addr, c->len, c->pid);
+	if (refused) {
+		snprintf(err, errsz, "line %u: 0x%llx+%llu in pid %d: %s", c->line, c->addr, c->len,
+			 c->pid, refused);
 		ret = -EFAULT;
 		goto out_mm;
 	}
 
 	ret = -ENOMEM;
-	r = ums_region_new(c, ums_next_id);
+	r = ums_region_new(c);
 	if (!r) {
 		snprintf(err, errsz, "line %u: out of memory", c->line);
 		goto out_mm;
 	}
+	/* A target's credentials are those of its first add's check. */
 	t = ums_find_target(b, pid, mm);
 	if (!t) {
-		t = ums_target_new(pid, mm);
+		t = ums_target_new(pid, mm, cred);
 		if (!t) {
 			snprintf(err, errsz, "line %u: out of memory", c->line);
 			goto out_region;
 		}
 		list_add_tail(&t->list, &b->targets);
 	}
-	ret = xa_insert(&ums_ids, r->id, r, GFP_KERNEL);
-	if (ret) {
+	ret = xa_alloc_cyclic(&ums_ids, &r->id, r, XA_LIMIT(1, U32_MAX), &ums_next_id,
+			      GFP_KERNEL);
+	if (ret < 0) {
 		snprintf(err, errsz, "line %u: cannot allocate id", c->line);
 		goto out_region;
 	}
+	if (!r->name[0])
+		snprintf(r->name, sizeof(r->name), "r%u", r->id);
 	r->target = t;
 	list_add_tail(&r->node, &b->added);
 	b->nr_added++;
-	ums_next_id++;
 	ret = 0;
 	goto out_mm;
 
 out_region:
-	ums_region_destroy(r);
+	ums_region_put(r);
 out_mm:
+	put_cred(cred);
 	mmput(mm);
 out_pid:
 	put_pid(pid);
@@ -336,13 +439,13 @@ static int ums_prepare_del(struct ums_batch *b, const struct ums_cmd *c, char *e
 	switch (c->op) {
 	case UMS_OP_DEL_ID:
 		r = xa_load(&ums_ids, c->id);
-		if (!r || r->doomed) {
+		if (!r || r->doomed || !ums_region_visible(r)) {
 			snprintf(err, errsz, "line %u: no region %u", c->line, c->id);
 			return -ENOENT;
 		}
 		break;
 	case UMS_OP_DEL_NAME:
-		r = ums_find_name(b, c->name);
+		r = ums_find_name(b, c->name, true);
 		if (!r) {
 			snprintf(err, errsz, "line %u: no region named '%s'", c->line, c->name);
 			return -ENOENT;
@@ -368,9 +471,9 @@ static int ums_prepare_del(struct ums_batch *b, const struct ums_cmd *c, char *e
 			return -ENOENT;
 		}
 		return 0;
-	default:	/* UMS_OP_CLEAR */
+	default:	/* UMS_OP_CLEAR: what the writer can see */
 		list_for_each_entry(r, &ums_regions, node) {
-			if (!r->doomed) {
+			if (!r->doomed && ums_region_visible(r)) {
 				r->doomed = true;
 				b->nr_doomed++;
 			}
@@ -443,18 +546,24 @@ static void __ums_unlink(bool (*pick)(struct ums_region *r), struct list_head *d
 	}
 }
 
-static void ums_free_dead(struct list_head *dead_r, struct list_head *dead_t, bool emit)
+/*
+ * Free unlinked regions and targets. A region that did not get its op=gone
+ * event gets op=del, so every region that got add ends with one of them.
+ * Removing the data files waits only for opens in progress (dbgfs.c); an open
+ * file keeps its own reference on the region.
+ */
+static void ums_free_dead(struct list_head *dead_r, struct list_head *dead_t)
 {
 	struct ums_region *r, *tmp;
 	struct ums_target *t, *tt;
 
 	list_for_each_entry_safe(r, tmp, dead_r, node) {
-		if (emit)
+		if (!r->gone && !r->target->gone)
 			ums_region_emit(r, UMS_REG_DEL, UMS_WHY_NONE);
 		dbgfs_region_del(r);
 		xa_erase(&ums_ids, r->id);
 		list_del(&r->node);
-		ums_region_destroy(r);
+		ums_region_put(r);
 	}
 	list_for_each_entry_safe(t, tt, dead_t, list) {
 		list_del(&t->list);
@@ -482,6 +591,8 @@ static void ums_batch_commit(struct ums_batch *b)
 	list_splice_tail_init(&b->targets, &ums_targets);
 	list_for_each_entry(r, &b->added, node) {
 		ums_first_deadline(r, now);
+		/* Under ums_lock: the sampler cannot sample it before this event. */
+		ums_region_emit(r, UMS_REG_ADD, UMS_WHY_NONE);
 		list_add_tail(&r->tnode, &r->target->regions);
 		r->target->nr_regions++;
 		ums_nr_regions++;
@@ -495,18 +606,16 @@ static void ums_batch_commit(struct ums_batch *b)
 	__ums_unlink(ums_pick_doomed, &dead_r, &dead_t);
 	mutex_unlock(&ums_lock);
 
-	ums_free_dead(&dead_r, &dead_t, true);
+	ums_free_dead(&dead_r, &dead_t);
 	/* The new regions are the tail of ums_regions, stable under ums_ctl_lock. */
 	r = first;
-	if (r) {
-		list_for_each_entry_from(r, &ums_regions, node) {
-			ums_region_emit(r, UMS_REG_ADD, UMS_WHY_NONE);
+	if (r)
+		list_for_each_entry_from(r, &ums_regions, node)
 			dbgfs_region_add(r);
-		}
-	}
 	if (b->sync)
 		list_for_each_entry(r, &ums_regions, node)
-			ums_region_emit(r, UMS_REG_SYNC, UMS_WHY_NONE);
+			if (ums_region_visible(r))
+				ums_region_emit(r, UMS_REG_SYNC, UMS_WHY_NONE);
 	umsd_kick();
 }
 
@@ -514,13 +623,15 @@ static void ums_batch_commit(struct ums_batch *b)
  * ums_control() - apply one control write, all or nothing
  * @buf:	the written bytes (not NUL-terminated)
  * @n:		their count
+ * @cred:	credentials of the control file's opener: adds pass the ptrace
+ *		access check with them
  * @err:	receives a message naming the line and the problem on failure
  * @errsz:	size of @err
  *
  * Context: process context; takes ums_ctl_lock, and ums_lock briefly.
  * Return: number of commands applied, or a negative errno (nothing applied).
  */
-int ums_control(const char *buf, size_t n, char *err, size_t errsz)
+int ums_control(const char *buf, size_t n, const struct cred *cred, char *err, size_t errsz)
 {
 	struct ums_limits lim = {
 		.max_len = READ_ONCE(ums_param_max_len),
@@ -559,7 +670,7 @@ int ums_control(const char *buf, size_t n, char *err, size_t errsz)
 	for (i = 0; i < nr && !ret; i++) {
 		switch (cmds[i].op) {
 		case UMS_OP_ADD:
-			ret = ums_prepare_add(&b, &cmds[i], err, errsz);
+			ret = ums_prepare_add(&b, &cmds[i], cred, err, errsz);
 			break;
 		case UMS_OP_SYNC:
 			b.sync = true;
@@ -589,7 +700,7 @@ static void ums_sweep(bool (*pick)(struct ums_region *r))
 	mutex_lock(&ums_lock);
 	__ums_unlink(pick, &dead_r, &dead_t);
 	mutex_unlock(&ums_lock);
-	ums_free_dead(&dead_r, &dead_t, false);
+	ums_free_dead(&dead_r, &dead_t);
 	mutex_unlock(&ums_ctl_lock);
 }
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * sampler.c - the sampler thread ("umsampler"): deadlines, the absolute-time
- * hrtimer sleep, one attach per address space per wake-up, publishing samples
- * and emitting umsampler:sample events, detecting targets that went away.
+ * hrtimer sleep, one mmap read-trylock per address space per wake-up (the
+ * bytes are read from page frames, copy.c), publishing samples and emitting
+ * umsampler:sample events, retiring targets that went away or withdrew
+ * consent (exit, exec, changed credentials, non-dumpable).
  *
  * Functions named umsd_* run only in the sampler thread (or, for
  * umsd_start/stop/kick, control it).
@@ -39,9 +41,11 @@
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/log2.h>
+#include <linux/mmap_lock.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/task.h>
 #include <linux/timekeeping.h>
@@ -184,7 +188,7 @@ static void umsd_sample(struct ums_region *r, struct mm_struct *mm, const u8 *sp
 	}
 	umsd_account_late(late);
 
-	if (r->mode == UMS_MODE_ALWAYS || (flags & UMS_F_CHANGED))
+	if (r->mode == UMS_MODE_ALWAYS || (r->mode == UMS_MODE_CHANGE && (flags & UMS_F_CHANGED)))
 		umsd_emit(r, s, ums_value_field(r->vtype, s->data, r->len));
 
 	if (r->unmapped_streak >= READ_ONCE(ums_param_unmapped_limit)) {
@@ -242,22 +246,36 @@ static void umsd_advance(struct ums_region *r, u64 now)
 }
 
 /*
- * Has the target exited or exec'd? Its pid must still name a task whose mm is
- * ours. t->mm is pinned by mmgrab, so comparing the pointer is meaningful.
+ * May @t still be sampled? Its pid must still name a task whose mm is ours
+ * (else it exited or exec'd: t->mm is pinned by mmgrab, so comparing the
+ * pointer is meaningful), whose credentials are the ones the add's access
+ * check saw (t->cred is pinned by get_task_cred(), likewise), and which is
+ * still dumpable (unless allow_nondumpable). Sets t->gone_why otherwise.
  */
 static bool umsd_target_alive(struct ums_target *t)
 {
 	struct task_struct *task;
 	struct mm_struct *mm;
+	bool same_cred;
 
 	rcu_read_lock();
 	task = pid_task(t->pid, PIDTYPE_PID);
 	mm = task ? READ_ONCE(task->mm) : NULL;
+	same_cred = task && rcu_access_pointer(task->real_cred) == t->cred;
 	rcu_read_unlock();
-	if (mm == t->mm)
-		return true;
-	t->gone_why = mm ? UMS_WHY_EXEC : UMS_WHY_EXIT;
-	return false;
+	if (mm != t->mm) {
+		t->gone_why = mm ? UMS_WHY_EXEC : UMS_WHY_EXIT;
+		return false;
+	}
+	if (!same_cred) {
+		t->gone_why = UMS_WHY_CRED;
+		return false;
+	}
+	if (get_dumpable(t->mm) != SUID_DUMP_USER && !READ_ONCE(ums_param_allow_nondumpable)) {
+		t->gone_why = UMS_WHY_NONDUMPABLE;
+		return false;
+	}
+	return true;
 }
 
 static void umsd_target_gone(struct ums_target *t)
@@ -272,15 +290,19 @@ static void umsd_target_gone(struct ums_target *t)
 }
 
 /*
- * Sample @t's due regions in one attach. With the debug_floor parameter the
- * bytes come from a kernel buffer instead (no attach): the benchmark floor.
- * Returns true if a region went away.
+ * Sample @t's due regions with one mmap lock (read, never waited for): the
+ * copies read the target's page frames (copy.c). With the debug_floor
+ * parameter the bytes come from a kernel buffer instead (no target): the
+ * benchmark floor. If the lock is held for writing (mmap, munmap, mprotect in
+ * progress), the due regions skip this period (`busy`). Returns true if a
+ * region went away.
  */
 static bool umsd_sample_target(struct ums_target *t, u64 now)
 {
 	bool due = false, reap = false, floor = READ_ONCE(ums_param_debug_floor);
 	struct mm_struct *mm = floor ? NULL : t->mm;
 	struct ums_region *r, *x, *last;
+	bool locked = false;
 	size_t span_len;
 	u64 t0, stamp;
 	const u8 *span;
@@ -294,6 +316,7 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 	if (!due)
 		return false;
 
+	/* The mm_users reference keeps the address space for GUP; dropped below. */
 	if (!umsd_target_alive(t) || !mmget_not_zero(t->mm)) {
 		if (!t->gone_why)
 			t->gone_why = UMS_WHY_EXIT;
@@ -301,12 +324,17 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 		return true;
 	}
 	t0 = local_clock();
-	if (!floor)
-		kthread_use_mm(t->mm);
+	locked = floor || mmap_read_trylock(t->mm);
 	ums_stats.attach_ns += local_clock() - t0;
 	r = list_first_entry(&t->regions, struct ums_region, tnode);
 	while (!list_entry_is_head(r, &t->regions, tnode)) {
 		if (r->gone || r->deadline > now) {
+			r = list_next_entry(r, tnode);
+			continue;
+		}
+		if (!locked) {
+			ums_stats.busy++;
+			umsd_advance(r, now);
 			r = list_next_entry(r, tnode);
 			continue;
 		}
@@ -328,8 +356,8 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 		r = list_next_entry(last, tnode);
 	}
 	t0 = local_clock();
-	if (!floor)
-		kthread_unuse_mm(t->mm);
+	if (locked && !floor)
+		mmap_read_unlock(t->mm);
 	/* Never run exit_mmap() in the sampler if the target just exited. */
 	mmput_async(t->mm);
 	ums_stats.attach_ns += local_clock() - t0;
@@ -349,6 +377,8 @@ static u64 umsd_pass(void)
 		if (t->gone)
 			continue;
 		reap |= umsd_sample_target(t, now);
+		/* A pass over max_regions regions is long: let others run between targets. */
+		cond_resched();
 		if (t->gone)
 			continue;
 		list_for_each_entry(r, &t->regions, tnode)

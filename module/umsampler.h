@@ -32,17 +32,27 @@
  *   by ums_target_destroy().
  * target->mm: mmgrab() reference (mm_count: keeps the mm_struct, not the
  *   address space) taken at creation, dropped (mmdrop) by ums_target_destroy().
- *   Each sampling attach takes a temporary mm_users reference with
- *   mmget_not_zero() and drops it with mmput_async() after kthread_unuse_mm().
+ *   Each sampling pass over the target takes a temporary mm_users reference
+ *   with mmget_not_zero() (so that GUP may walk it) and drops it with
+ *   mmput_async() after mmap_read_unlock().
+ * target->cred: get_task_cred() reference to the target's objective
+ *   credentials when the add passed the access check, dropped by
+ *   ums_target_destroy(); only compared with the task's current ones.
+ * Pages: a GUP reference (get_user_pages_remote) is held only for the copy
+ *   of one page and dropped at once (copy.c); nothing is pinned.
  * No task_struct reference is ever kept: tasks are looked up from target->pid
  *   under RCU each pass.
- * Published sample buffers (region->slot[].data) belong to the region and are
- *   freed with it; debugfs values/ and raw/ files point at the region and are
- *   removed (debugfs_remove waits for running readers) before it is freed.
+ * region->ref: one reference for the registry (taken by ums_region_new(),
+ *   dropped by ums_region_put() when the region is deleted or reaped) and one
+ *   per open values/ or raw/ file (dbgfs.c, dropped at release). Published
+ *   sample buffers (region->slot[].data) are freed with the last one, so a
+ *   reader stuck in copy_to_user() never holds up del, the reaper or module
+ *   exit; such a reader only reads the region's own fields, never its target.
  */
 #ifndef _UMSAMPLER_H
 #define _UMSAMPLER_H
 
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/seqlock.h>
@@ -51,9 +61,11 @@
 
 #include "parse.h"
 
+struct cred;
 struct dentry;
 struct mm_struct;
 struct pid;
+struct vm_area_struct;
 
 /* Event flags (umsampler:sample `flags`, snapshot `flags`). */
 #define UMS_F_PARTIAL		0x1	/* some bytes could not be read (zeroed) */
@@ -62,8 +74,14 @@ struct pid;
 
 /* umsampler:region `op` */
 enum ums_region_op { UMS_REG_ADD, UMS_REG_DEL, UMS_REG_GONE, UMS_REG_SYNC };
-/* umsampler:region `reason` (for op=gone; UMS_WHY_NONE otherwise) */
-enum ums_gone_why { UMS_WHY_NONE, UMS_WHY_EXIT, UMS_WHY_EXEC, UMS_WHY_UNMAPPED };
+/*
+ * umsampler:region `reason` (for op=gone; UMS_WHY_NONE otherwise). cred: the
+ * target's credentials changed after the add; nondumpable: it became
+ * non-dumpable (setuid exec, PR_SET_DUMPABLE 0). Both withdraw the consent the
+ * add's access check found.
+ */
+enum ums_gone_why { UMS_WHY_NONE, UMS_WHY_EXIT, UMS_WHY_EXEC, UMS_WHY_UNMAPPED, UMS_WHY_CRED,
+	UMS_WHY_NONDUMPABLE };
 
 
 /**
@@ -82,18 +100,40 @@ struct ums_slot {
 	u8 *data;
 };
 
+/**
+ * struct ums_target - one watched address space
+ * @list:	in ums_targets (both locks to change)
+ * @regions:	its regions, ums_region.tnode (both locks to change)
+ * @pid:	get_pid() reference, see top of file
+ * @mm:		mmgrab() reference, see top of file
+ * @cred:	get_task_cred() reference, see top of file
+ * @pid_nr:	pid in the initial pid namespace
+ * @nr_regions:	regions on @regions
+ * @gone:	[S] exited, exec'd or withdrew consent; the reaper frees it
+ * @gone_why:	[S] enum ums_gone_why
+ */
 struct ums_target {
-	struct list_head list;		/* in ums_targets (both locks to change) */
-	struct list_head regions;	/* ums_region.tnode (both locks to change) */
-	struct pid *pid;		/* get_pid() ref, see top of file */
-	struct mm_struct *mm;		/* mmgrab() ref, see top of file */
-	pid_t pid_nr;			/* pid in the initial pid namespace */
-	unsigned int nr_regions;	/* regions on @regions */
-	bool gone;			/* [S] exited/exec'd; reaper frees it */
-	u8 gone_why;			/* [S] enum ums_gone_why */
+	struct list_head list;
+	struct list_head regions;
+	struct pid *pid;
+	struct mm_struct *mm;
+	const struct cred *cred;
+	pid_t pid_nr;
+	unsigned int nr_regions;
+	bool gone;
+	u8 gone_why;
 };
 
+/**
+ * struct ums_region - one sampled byte range of a target
+ *
+ * Fields without a mark are set when the region is prepared and never change.
+ * [S] fields are the sampler's (ums_lock); counters are written by the
+ * sampler and read locklessly; @slot and @latch are the published samples
+ * (see ums_region_read()). @ref counts the registry and open data files.
+ */
 struct ums_region {
+	struct kref ref;
 	struct list_head node;		/* in ums_regions, id order (both locks) */
 	struct list_head tnode;		/* in target->regions (both locks) */
 	struct ums_target *target;	/* owning target; outlives the region */
@@ -141,8 +181,10 @@ struct ums_region {
  * @late_max_ns:	largest lateness seen
  * @targets_gone:	targets found exited or exec'd
  * @cpu_ns:		time spent in sampling passes
- * @attach_ns:		part of @cpu_ns spent attaching/detaching address spaces
+ * @attach_ns:		part of @cpu_ns spent taking/releasing address spaces (mmap lock)
  * @spans:		span copies: several adjacent regions read with one copy
+ * @busy:		region samples skipped: the target's mmap lock was held for writing
+ * @poisoned:		page reads that hit a hardware memory error
  */
 struct ums_stats {
 	u64 ticks;
@@ -156,6 +198,8 @@ struct ums_stats {
 	u64 cpu_ns;
 	u64 attach_ns;
 	u64 spans;
+	u64 busy;
+	u64 poisoned;
 };
 
 /* main.c: module parameters */
@@ -174,7 +218,10 @@ extern struct list_head ums_regions;
 extern struct list_head ums_targets;
 extern unsigned int ums_nr_regions;
 extern unsigned int ums_nr_targets;
-int ums_control(const char *buf, size_t n, char *err, size_t errsz);
+int ums_control(const char *buf, size_t n, const struct cred *cred, char *err, size_t errsz);
+bool ums_region_visible(const struct ums_region *r);
+void ums_region_get(struct ums_region *r);
+void ums_region_put(struct ums_region *r);
 void ums_reap(void);
 void ums_destroy_all(void);
 void ums_region_read(struct ums_region *r, struct ums_slot *out, u8 *data);
@@ -190,7 +237,8 @@ void umsd_kick(void);
 u64 umsd_late_p99(void);
 
 /* copy.c */
-bool ums_range_readable(struct mm_struct *mm, u64 addr, u64 len);
+const char *umsd_vma_refused(struct vm_area_struct *vma);
+const char *ums_range_refused(struct mm_struct *mm, u64 addr, u64 len);
 u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm);
 u32 umsd_copy_floor(struct ums_region *r, u8 *dst);
 bool umsd_copy_span(u64 addr, size_t len, u8 *dst, struct mm_struct *mm);

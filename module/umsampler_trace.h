@@ -40,10 +40,13 @@ TRACE_DEFINE_ENUM(UMS_REG_GONE);
 TRACE_DEFINE_ENUM(UMS_REG_SYNC);
 TRACE_DEFINE_ENUM(UMS_MODE_ALWAYS);
 TRACE_DEFINE_ENUM(UMS_MODE_CHANGE);
+TRACE_DEFINE_ENUM(UMS_MODE_NONE);
 TRACE_DEFINE_ENUM(UMS_WHY_NONE);
 TRACE_DEFINE_ENUM(UMS_WHY_EXIT);
 TRACE_DEFINE_ENUM(UMS_WHY_EXEC);
 TRACE_DEFINE_ENUM(UMS_WHY_UNMAPPED);
+TRACE_DEFINE_ENUM(UMS_WHY_CRED);
+TRACE_DEFINE_ENUM(UMS_WHY_NONDUMPABLE);
 
 #define UMS_SHOW_VTYPE(t)						\
 	__print_symbolic(t, { UMS_VT_HEX, "hex" }, { UMS_VT_U8, "u8" },	\
@@ -133,10 +136,11 @@ TRACE_EVENT(region,
 		  __entry->id, __get_str(name), __entry->pid, __entry->addr, __entry->length,
 		  __entry->period_us, UMS_SHOW_VTYPE(__entry->vtype),
 		  __print_symbolic(__entry->mode, { UMS_MODE_ALWAYS, "always" },
-				   { UMS_MODE_CHANGE, "change" }),
+				   { UMS_MODE_CHANGE, "change" }, { UMS_MODE_NONE, "none" }),
 		  __print_symbolic(__entry->reason, { UMS_WHY_NONE, "none" },
 				   { UMS_WHY_EXIT, "exit" }, { UMS_WHY_EXEC, "exec" },
-				   { UMS_WHY_UNMAPPED, "unmapped" }))
+				   { UMS_WHY_UNMAPPED, "unmapped" }, { UMS_WHY_CRED, "cred" },
+				   { UMS_WHY_NONDUMPABLE, "nondumpable" }))
 );
 
 #endif /* _UMSAMPLER_TRACE_H */

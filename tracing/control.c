@@ -364,6 +364,7 @@ static const char add_usage[] =
 "  --name NAME    region name (default: TARGET with other characters than\n"
 "                 [A-Za-z0-9_.:-] replaced by '_')\n"
 "  --change       emit events only when the value changes (mode=change)\n"
+"  --no-events    never emit sample events: the bytes stay in debugfs (mode=none)\n"
 "  --fault        let the sampler fault pages in (default: resident pages only)\n";
 
 static int vtype_from_name(const char *s)
@@ -404,13 +405,14 @@ int cmd_add(int argc, char **argv)
 		{ "period", required_argument, NULL, 'p' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "change", no_argument, NULL, 'c' },
+		{ "no-events", no_argument, NULL, 'E' },
 		{ "fault", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	uint64_t len = 0, period = 0, pid, scalar;
 	int vtype = -1, o, ret = UMS_EXIT_ERR;
-	bool change = false, fault = false, have_len = false;
+	bool change = false, quiet = false, fault = false, have_len = false;
 	const char *target;
 	char name[UMS_NAME_LEN] = "", line[UMS_LINE_MAX], src[256] = "";
 	struct ums_resolved res;
@@ -453,6 +455,9 @@ int cmd_add(int argc, char **argv)
 		case 'c':
 			change = true;
 			break;
+		case 'E':
+			quiet = true;
+			break;
 		case 'f':
 			fault = true;
 			break;
@@ -463,6 +468,8 @@ int cmd_add(int argc, char **argv)
 			return usage_err("add", add_usage, NULL);
 		}
 	}
+	if (change && quiet)
+		return usage_err("add", add_usage, "--change and --no-events exclude each other");
 	if (argc - optind != 2)
 		return usage_err("add", add_usage, "expected PID and TARGET");
 	if (ums_parse_u64(argv[optind], &pid) || !pid || pid > 4194304)
@@ -506,8 +513,9 @@ int cmd_add(int argc, char **argv)
 		     name);
 	if (period)
 		r += snprintf(line + r, sizeof(line) - (size_t)r, " period_us=%" PRIu64, period);
-	if (change)
-		r += snprintf(line + r, sizeof(line) - (size_t)r, " mode=change");
+	if (change || quiet)
+		r += snprintf(line + r, sizeof(line) - (size_t)r, " mode=%s",
+			      ums_mode_name(quiet ? UMS_MODE_NONE : UMS_MODE_CHANGE));
 	if (fault)
 		r += snprintf(line + r, sizeof(line) - (size_t)r, " fault");
 	if (ums_parse_line(line, (size_t)r, 1, &lim, &cmd, &perr)) {

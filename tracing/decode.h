@@ -180,9 +180,17 @@ static inline const char *ums_op_str(unsigned int op)
 
 static inline const char *ums_reason_str(unsigned int reason)
 {
-	static const char * const names[] = { "none", "exit", "exec", "unmapped" };
+	static const char * const names[] = { "none", "exit", "exec", "unmapped", "cred",
+					       "nondumpable" };
 
-	return reason < 4 ? names[reason] : "?";
+	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "?";
+}
+
+static inline const char *ums_mode_str(unsigned int mode)
+{
+	static const char * const names[] = { "always", "change", "none" };
+
+	return mode < sizeof(names) / sizeof(names[0]) ? names[mode] : "?";
 }
 
 /*

@@ -169,7 +169,7 @@ static int ums_region_handler(struct trace_seq *s, struct tep_record *rec, struc
 	trace_seq_printf(s, "op=%s id=%u name=%.*s pid=%d addr=0x%llx length=%llu period_us=%llu"
 			 " vtype=%s mode=%s", ums_op_str((unsigned int)op), (unsigned int)id,
 			 (int)strnlen(name, (size_t)len), name, (int)pid, addr, length, period,
-			 ums_vt_name((unsigned int)vtype), mode ? "change" : "always");
+			 ums_vt_name((unsigned int)vtype), ums_mode_str((unsigned int)mode));
 	if (reason)
 		trace_seq_printf(s, " reason=%s", ums_reason_str((unsigned int)reason));
 	return 0;

@@ -310,10 +310,24 @@ SKIP: {
 	my ($ec, $ee) = $out =~ /^(\d+) (\d+)$/m;
 	is(errname($ec // 0), 'EPERM', 'no-ptrace: control write -> EPERM');
 	is(errname($ee // 0), 'EPERM', 'no-ptrace: enabled write -> EPERM');
-	like(rd('control'), qr/^EPERM: writer lacks CAP_SYS_PTRACE/, 'no-ptrace: control message');
+	like(rd('control'), qr/^EPERM: opener lacks CAP_SYS_PTRACE/, 'no-ptrace: control message');
 }
 is(state_text(), $STATE, 'permissions: nothing applied');
 is(rd('enabled'), "0\n", 'permissions: enabled unchanged');
+# The capability is the opener's (f_cred), as for /proc/PID/mem: a control fd
+# opened with CAP_SYS_PTRACE may be written by a process without it.
+SKIP: {
+	skip 'no capsh', 2 if system('sh', '-c', 'command -v capsh >/dev/null') != 0;
+	local $^F = 10;		# keep the fd open across exec
+	open(my $h, '>', "$Ums::DBG/control") or die "control: $!";
+	my $fd = fileno($h);
+	my $line = $A->add_line('u8', name => 'byopener');
+	my $rc = system('capsh', '--drop=cap_sys_ptrace', '--', '-c', "printf '%s\\n' '$line' >&$fd");
+	close $h;
+	is($rc, 0, 'opener: a write without CAP_SYS_PTRACE on an fd opened with it succeeds');
+	ok(region_by_name('byopener'), 'opener: ... and registers');
+	ctl("del name=byopener\n");
+}
 
 # ---------------------------------------------------------------------------
 # rate-limited kernel message

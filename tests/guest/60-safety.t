@@ -7,7 +7,14 @@
 #  - memory whose page faults never complete (userfaultfd, never resolved)
 #    does not block the sampler, in resident-only mode nor with `fault`:
 #    other targets keep their period, control writes stay fast, rmmod works;
-#    and such a target killed while sampled with `fault` exits (rounds of it).
+#    and such a target killed while sampled with `fault` exits (rounds of it);
+#  - a reader of values/NAME whose buffer is a never-resolved userfaultfd page
+#    (blocked in copy_to_user() forever) does not hold up `del` of that region,
+#    `stats`, `regions`, later writes or rmmod (which refuses at once while the
+#    file is open, and works once the reader is gone);
+#  - `fault` over a file whose server never answers a read (FUSE, libfuse3)
+#    never blocks: the page stays partial, other targets keep their period,
+#    `del`, `stats` and rmmod return.
 use strict;
 use warnings;
 use FindBin;
@@ -140,6 +147,105 @@ SKIP: {
 	BAIL_OUT('a userfaultfd target cannot exit: the sampler is stuck') if $stuck;
 	ok(wait_for(sub { !grep { $_->{name} =~ /^uk/ } regions() }, 10), 'their exits are noticed');
 	ctl("clear\n");
+}
+
+# Run CODE in a child with a time limit; returns (seconds, the child's exit
+# status, or -1 if it was killed at the limit). A hung control plane fails
+# the test instead of hanging the suite.
+sub timed {
+	my ($limit, $code) = @_;
+	my $t0 = time;
+	my $pid = fork() // die "fork: $!";
+	if (!$pid) {
+		# no die, END block or DESTROY (of the parent's targets) in the child
+		POSIX::_exit(eval { $code->() } ? 0 : 1);
+	}
+	unless (wait_for(sub { waitpid($pid, POSIX::WNOHANG()) == $pid }, $limit)) {
+		kill 'KILL', $pid;
+		waitpid($pid, 0);
+		return (time - $t0, -1);
+	}
+	return (time - $t0, $? >> 8);
+}
+
+# --- a reader stuck in copy_to_user() -------------------------------------------
+SKIP: {
+	my $t = Ums::target('--tick-us', 1000);
+	ctl($t->add_line('counter', name => 'stuck', period_us => 10000) . "\n" .
+	    $t->add_line('u64', name => 'other', period_us => 10000) . "\n");
+	ok(wait_for(sub { (rd('values/stuck') // '') =~ /^\d+$/m }, 10), 'stuck: region sampled');
+	my $rpid = open(my $rout, '-|', "$Ums::PROGS/umsuffd", '--read', "$Ums::DBG/values/stuck")
+		or die "umsuffd --read: $!";
+	my $l = <$rout> // '';
+	skip "userfaultfd unavailable for the reader: $l", 9 unless $l =~ /^reading/;
+	# its read is in copy_to_user() on the never-resolved page once it sleeps
+	ok(wait_for(sub { (rd("/proc/$rpid/stat") // '') =~ /^\d+ \(\S+\) [SD] / }, 10),
+	   'stuck: the reader sleeps in its read');
+	sleep 0.3;
+	my ($dt, $rc) = timed(20, sub { ctl_errno("del name=stuck\n") == 0 });
+	is($rc, 0, sprintf('stuck: del of the region being read returns (%.3f s)', $dt));
+	cmp_ok($dt, '<', 5, 'stuck: ... within 5 s');
+	($dt, $rc) = timed(20, sub { defined rd('stats') && !grep { $_->{name} eq 'stuck' } regions() });
+	is($rc, 0, sprintf('stuck: stats and regions read, the region is gone (%.3f s)', $dt));
+	($dt, $rc) = timed(20, sub { ctl_errno($t->add_line('u16', name => 'later') . "\n") == 0 });
+	is($rc, 0, sprintf('stuck: a later add works (%.3f s)', $dt));
+	($dt, $rc) = timed(20, sub { system('rmmod umsampler 2>/dev/null'); return 1 });
+	is($rc, 0, sprintf('stuck: rmmod returns while the file is open (%.3f s)', $dt));
+	ok(ums_loaded(), 'stuck: ... refused: the open file holds the module');
+	like(rd('values/other') // '', qr/^\d+$/m, 'stuck: other regions still read');
+	kill 'KILL', $rpid;
+	waitpid($rpid, 0);
+	close $rout;
+	ok(ums_unload() && ums_load(), 'stuck: rmmod works once the reader is gone (and insmod again)');
+	$t->kill;
+}
+
+# --- fault over a FUSE file whose reads are never answered ------------------------
+SKIP: {
+	system('modprobe fuse 2>/dev/null');
+	skip 'no /dev/fuse', 9 unless -c '/dev/fuse';
+	my $mnt = "/tmp/umsfuse-$$";
+	mkdir $mnt or die "$mnt: $!";
+	my $fpid = fork() // die "fork: $!";
+	if (!$fpid) {
+		open(STDOUT, '>', '/dev/null');
+		exec("$Ums::PROGS/umsfuse", $mnt) or POSIX::_exit(127);
+	}
+	my $mounted = wait_for(sub { (rd('/proc/mounts') // '') =~ /^\S+ \Q$mnt\E fuse/m }, 10);
+	skip "umsfuse did not mount $mnt", 9 unless $mounted;
+	my $t = Ums::target();
+	my $n = Ums::target('--tick-us', 1000);
+	is($t->cmd("mapfile two $mnt/data"), 'ok mapfile', 'fuse: target maps the never-read file');
+	ctl($n->add_line('counter', name => 'fnorm', period_us => 10000) . "\n");
+	my ($dt, $rc) = timed(20, sub {
+		ctl_errno($t->add_line('two', name => 'ffault', period_us => 10000, fault => 1) . "\n") == 0
+	});
+	is($rc, 0, sprintf('fuse: add with fault over the file returns (%.3f s)', $dt));
+	ok(wait_for(sub { (region_by_name('ffault') // {})->{samples} // 0 >= 10 }, 10),
+	   'fuse: the fault region keeps being sampled');
+	my $r = region_by_name('ffault') // {};
+	is($r->{partial}, $r->{samples}, 'fuse: every sample partial (nothing is read in)');
+	my $s0 = region_by_name('fnorm')->{samples};
+	my $w0 = time;
+	sleep 2;
+	my $got = region_by_name('fnorm')->{samples} - $s0;
+	my $expect = (time - $w0) / 0.010;
+	cmp_ok($got, '>=', 0.5 * $expect,
+	       sprintf('fuse: another target keeps its period: %d samples in %.1f periods', $got, $expect));
+	($dt, $rc) = timed(20, sub { ctl_errno("del name=ffault\n") == 0 && defined rd('stats') });
+	is($rc, 0, sprintf('fuse: del and stats return (%.3f s)', $dt));
+	ctl($t->add_line('two', name => 'ffault2', period_us => 10000, fault => 1) . "\n");
+	ok(wait_for(sub { (region_by_name('ffault2') // {})->{samples} // 0 >= 3 }, 10),
+	   'fuse: sampled again');
+	($dt, $rc) = timed(30, sub { system('rmmod', 'umsampler') == 0 });
+	is($rc, 0, sprintf('fuse: rmmod with the region active returns and unloads (%.3f s)', $dt));
+	ok(ums_load(), 'fuse: insmod again');
+	$t->kill;
+	$n->kill;
+	kill 'KILL', $fpid;
+	waitpid($fpid, 0);
+	system('umount', '-l', $mnt);
+	rmdir $mnt;
 }
 
 ok(ums_unload(), 'rmmod');

@@ -3,10 +3,12 @@
 #
 # 65-security.t - what a writer can and cannot reach:
 #  - pid namespaces: a writer in a child pid namespace cannot register a process
-#    outside it (ESRCH, as for a pid that does not exist), cannot delete it by
-#    pid (ENOENT), sees outside processes as pid 0 in `regions`/`snapshot`; a
-#    process registered from inside is resolved in that namespace and listed
-#    with its init-namespace pid from outside (and in umsampler:region events);
+#    outside it (ESRCH, as for a pid that does not exist), cannot delete its
+#    regions by pid, id or name (ENOENT) nor with `clear` (the region
+#    survives), does not see them in `regions`/`snapshot`, and cannot open
+#    their values/ or raw/ files (ENOENT); a process registered from inside is
+#    resolved in that namespace and listed with its init-namespace pid from
+#    outside (and in umsampler:region events);
 #  - user namespaces: root of a user namespace (even mapped to uid 0) is not
 #    CAP_SYS_PTRACE in the initial namespace: control write -> EPERM;
 #  - kernel addresses, the vsyscall page and [vvar] are refused with EFAULT;
@@ -61,7 +63,7 @@ ok(wait_for(sub { !grep { $_->{samples} < 1 } regions() }, 10), 'outside target 
 # ---------------------------------------------------------------------------
 # pid namespace
 SKIP: {
-	skip 'unshare not available', 12 if system('sh', '-c', 'command -v unshare >/dev/null') != 0;
+	skip 'unshare not available', 21 if system('sh', '-c', 'command -v unshare >/dev/null') != 0;
 	my $inner = "/tmp/ums-pidns-$$.pl";
 	open(my $pf, '>', $inner) or die "$inner: $!";
 	print $pf <<'EOF';
@@ -70,15 +72,21 @@ use warnings;
 use lib $ENV{UMS_LIB};
 use Ums;
 $| = 1;
-my ($po, $addr) = @ARGV;
+my ($po, $addr, $oid) = @ARGV;
 print "nspid $$\n";
 print "outside_visible ", (-e "/proc/$po" ? 1 : 0), "\n";
 print "add_outside ", errname(ctl_errno("add pid=$po addr=$addr type=u32 name=ns_out\n")), "\n";
 print "del_outside ", errname(ctl_errno("del pid=$po\n")), "\n";
+print "del_outside_id ", errname(ctl_errno("del $oid\n")), "\n";
+print "del_outside_name ", errname(ctl_errno("del name=outer\n")), "\n";
+print "clear_inside ", errname(ctl_errno("clear\n")), "\n";
 my ($r) = grep { $_->{name} eq 'outer' } regions();
 print "outer_pid ", ($r ? $r->{pid} : 'missing'), "\n";
 my ($sp) = rd('snapshot') =~ /^id=\d+ name=outer pid=(-?\d+) /m;
 print "outer_snapshot_pid ", $sp // 'missing', "\n";
+for my $f ('values', 'raw') {
+	print "open_$f ", (open(my $h, '<', "$DBG/$f/outer") ? 'OK' : errname($! + 0)), "\n";
+}
 my $t = Ums::target('--tick-us', 20000);
 print "inner_target ", $t->pid, "\n";
 print "add_inside ", errname(ctl_errno($t->add_line('counter', name => 'ns_in', period_us => 10000) . "\n")), "\n";
@@ -95,7 +103,7 @@ EOF
 	local $ENV{UMS_LIB} = "$FindBin::Bin/../lib";
 	my ($out, $in);
 	my $upid = open2($out, $in, 'unshare', '--pid', '--fork', '--mount-proc', 'perl', $inner, $PO,
-			 $O->addr('counter'));
+			 $O->addr('counter'), region('outer')->{id});
 	my %r;
 	while (my $l = <$out>) {
 		chomp $l;
@@ -107,8 +115,14 @@ EOF
 	is($r{outside_visible}, 0, "pidns: outside pid $PO does not exist inside");
 	is($r{add_outside}, 'ESRCH', 'pidns: add for an outside pid -> ESRCH');
 	is($r{del_outside}, 'ENOENT', 'pidns: del pid= of an outside pid -> ENOENT (not visible)');
-	is($r{outer_pid}, 0, 'pidns: regions shows an outside process as pid 0');
-	is($r{outer_snapshot_pid}, 0, 'pidns: snapshot shows an outside process as pid 0');
+	is($r{del_outside_id}, 'ENOENT', 'pidns: del ID of an outside region -> ENOENT');
+	is($r{del_outside_name}, 'ENOENT', 'pidns: del name= of an outside region -> ENOENT');
+	is($r{clear_inside}, 'OK', 'pidns: clear inside succeeds');
+	ok(region('outer'), 'pidns: clear inside left the outside region');
+	is($r{outer_pid}, 'missing', 'pidns: regions does not list an outside region');
+	is($r{outer_snapshot_pid}, 'missing', 'pidns: snapshot does not list an outside region');
+	is($r{open_values}, 'ENOENT', 'pidns: values/ file of an outside region -> ENOENT');
+	is($r{open_raw}, 'ENOENT', 'pidns: raw/ file of an outside region -> ENOENT');
 	is($r{add_inside}, 'OK', 'pidns: add for a process of the namespace succeeds');
 	is($r{inner_pid_listed}, $r{inner_target}, "pidns: listed inside with its namespace pid $r{inner_target}");
 	# the init-namespace pid of the inner target: NSpid "<init> <inner>" under our unshare

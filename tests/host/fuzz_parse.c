@@ -31,7 +31,7 @@ static void check_cmd(const struct ums_cmd *c, unsigned int nlines)
 	if (c->op == UMS_OP_ADD) {
 		unsigned int sz = ums_vtype_size(c->vtype);
 
-		if (c->vtype >= UMS_VT_NR || c->mode > UMS_MODE_CHANGE || c->len == 0 ||
+		if (c->vtype >= UMS_VT_NR || c->mode >= UMS_MODE_NR || c->len == 0 ||
 		    c->len > lim.max_len || c->addr + c->len < c->addr ||
 		    c->addr + c->len > lim.addr_limit || (sz && c->len != sz) ||
 		    c->pid < 1 || (u32)c->pid > lim.max_pid ||

@@ -85,6 +85,8 @@ static void test_good(void)
 		{ "add pid=42 addr=0x7fff0000 type=f64 len=8 period_us=100 mode=change fault "
 		  "name=my.var:1-x_Y", 1, UMS_OP_ADD, 1, 42, 0, 0x7fff0000, 8, 100, UMS_VT_F64,
 		  UMS_MODE_CHANGE, true, "my.var:1-x_Y" },
+		{ "add pid=3 addr=0x1000 type=u8 mode=none name=.x.", 1, UMS_OP_ADD, 1, 3, 0, 0x1000,
+		  1, 10000, UMS_VT_U8, UMS_MODE_NONE, false, ".x." },
 		{ "add fault name=r mode=always period_us=3600000000 type=str len=65536 addr=0 "
 		  "pid=4194304", 1, UMS_OP_ADD, 1, 4194304, 0, 0, 65536, 3600000000U, UMS_VT_STR,
 		  UMS_MODE_ALWAYS, true, "r" },
@@ -183,6 +185,9 @@ static void test_messages(void)
 		{ "add pid=1 addr=1 len=1 name=a/b", "line 1: name 'a/b' has a bad character "
 		  "(allowed: A-Z a-z 0-9 _ . : -)" },
 		{ "x\x01", "line 1: invalid byte 0x1 at column 2" },
+		{ "add pid=1 addr=1 len=1 name=..", "line 1: name '..' is only dots (not a file name)" },
+		{ "add pid=1 addr=1 len=1 mode=never", "line 1: unknown mode 'never' (always, change "
+		  "or none)" },
 		{ "add pid=1 addr=1 len=1 name=r5", "line 1: name 'r5' is reserved for auto names "
 		  "(r<ID>)" },
 		{ "add pid=1 addr=1 len=1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
@@ -252,6 +257,12 @@ static void test_misc(void)
 	ok(ums_name_valid("a") && ums_name_valid("A-z_0.9:x") && ums_name_valid("r") &&
 	   ums_name_valid("r1a") && ums_name_valid("abcdefghijklmnopqrstuvwxyz01234"),
 	   "valid names");
+	ok(!ums_name_valid(".") && !ums_name_valid("..") && !ums_name_valid("...") &&
+	   ums_name_valid(".a") && ums_name_valid("a.."), "dot-only names invalid");
+	ok(!strcmp(ums_mode_name(UMS_MODE_ALWAYS), "always") &&
+	   !strcmp(ums_mode_name(UMS_MODE_CHANGE), "change") &&
+	   !strcmp(ums_mode_name(UMS_MODE_NONE), "none") && !strcmp(ums_mode_name(UMS_MODE_NR), "?"),
+	   "mode names");
 	ok(!ums_name_valid("") && !ums_name_valid(NULL) && !ums_name_valid("r1") &&
 	   !ums_name_valid("r0123") && !ums_name_valid("a b") && !ums_name_valid("a/b") &&
 	   !ums_name_valid("abcdefghijklmnopqrstuvwxyz012345") && !ums_name_valid("\xc3\xa9"),

@@ -18,12 +18,22 @@
  *   exec               exec /bin/sleep 1000 (same pid, new mm)
  *   exit [CODE]        exit
  *   sleep MS           sleep, then answer
+ *   dumpable 0|1       prctl(PR_SET_DUMPABLE)
+ *   setuid UID         setresuid(UID, UID, UID): new credentials
+ *   secret NAME        map memfd_secret() memory over the variable's pages
+ *                      (mapped variables), filled with 0x5e: "ok secret" or
+ *                      "err secret ERRNO"
+ *   pfnmap NAME        map /dev/mem's first page(s) over them (VM_IO|VM_PFNMAP)
+ *   dontdump NAME      madvise(MADV_DONTDUMP) them
+ *   hwpoison NAME      madvise(MADV_HWPOISON) the first page (a memory error)
+ *   mapfile NAME PATH  map PATH (read-only, shared, MADV_RANDOM) over them
  * With --tick-us N, `counter` is incremented every N microseconds by a thread
  * and `ticks` counts the increments. --nondumpable makes the process
  * non-dumpable (prctl PR_SET_DUMPABLE 0), as setuid programs are.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -32,6 +42,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -232,6 +243,15 @@ int main(int argc, char **argv)
 			usleep(atoi(arg) * 1000);
 			printf("ok sleep\n");
 			continue;
+		} else if (!strcmp(name, "dumpable")) {
+			printf(prctl(PR_SET_DUMPABLE, atoi(arg), 0, 0, 0) ? "err dumpable\n" :
+			       "ok dumpable\n");
+			continue;
+		} else if (!strcmp(name, "setuid")) {
+			uid_t u = (uid_t)atoi(arg);
+
+			printf(setresuid(u, u, u) ? "err setuid\n" : "ok setuid\n");
+			continue;
 		} else if (!strcmp(name, "ticks")) {
 			printf("ok ticks %" PRIu64 "\n", ticks);
 			continue;
@@ -269,6 +289,50 @@ int main(int argc, char **argv)
 			for (size_t i = 0; i < v->len; i += 4096)
 				((volatile uint8_t *)v->addr)[i] = ((volatile uint8_t *)v->addr)[i];
 			printf("ok touch\n");
+		} else if (!strcmp(name, "secret") && v->mapped) {
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447
+#endif
+			int fd = (int)syscall(SYS_memfd_secret, 0);
+			void *p = MAP_FAILED;
+
+			if (fd >= 0 && !ftruncate(fd, (off_t)v->len))
+				p = mmap(v->addr, v->len, PROT_READ | PROT_WRITE,
+					 MAP_SHARED | MAP_FIXED, fd, 0);
+			if (p == MAP_FAILED) {
+				printf("err secret %d\n", errno);
+			} else {
+				memset(p, 0x5e, v->len);
+				printf("ok secret\n");
+			}
+			if (fd >= 0)
+				close(fd);
+		} else if (!strcmp(name, "pfnmap") && v->mapped) {
+			int fd = open("/dev/mem", O_RDONLY | O_SYNC);
+			void *p = MAP_FAILED;
+
+			if (fd >= 0)
+				p = mmap(v->addr, v->len, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+			printf(p == MAP_FAILED ? "err pfnmap %d\n" : "ok pfnmap\n", errno);
+			if (fd >= 0)
+				close(fd);
+		} else if (!strcmp(name, "mapfile") && v->mapped) {
+			int fd = open(val, O_RDONLY);
+			void *p = MAP_FAILED;
+
+			if (fd >= 0)
+				p = mmap(v->addr, v->len, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+			if (p != MAP_FAILED)
+				madvise(p, v->len, MADV_RANDOM);
+			printf(p == MAP_FAILED ? "err mapfile %d\n" : "ok mapfile\n", errno);
+			if (fd >= 0)
+				close(fd);
+		} else if (!strcmp(name, "dontdump")) {
+			printf(madvise(v->addr, v->len, MADV_DONTDUMP) ? "err dontdump\n" :
+			       "ok dontdump\n");
+		} else if (!strcmp(name, "hwpoison") && v->mapped) {
+			printf(madvise(v->addr, 4096, MADV_HWPOISON) ? "err hwpoison %d\n" :
+			       "ok hwpoison\n", errno);
 		} else if (!strcmp(name, "unmap")) {
 			printf(!v->mapped || munmap(v->addr, v->len) ? "err unmap\n" : "ok unmap\n");
 		} else {

@@ -7,6 +7,10 @@
  *
  * Prints "var NAME ADDR LEN TYPE" lines like umstarget, then "ready PID", and
  * sleeps until killed. Exits 77 if userfaultfd is unavailable.
+ *
+ * umsuffd --read FILE: a reader that can never finish: opens FILE, prints
+ * "reading PID", and read(2)s it into the blocked pages, so the kernel's
+ * copy_to_user() waits forever (until the process is killed).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -14,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -21,7 +26,7 @@
 
 static volatile uint32_t counter = 42;
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg;
@@ -51,6 +56,19 @@ int main(void)
 		return 77;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 3 && !strcmp(argv[1], "--read")) {
+		int fd = open(argv[2], O_RDONLY);
+
+		if (fd < 0) {
+			perror(argv[2]);
+			return 1;
+		}
+		printf("reading %d\n", (int)getpid());
+		if (read(fd, p, (size_t)page) < 0)
+			perror("read");
+		printf("read returned\n");
+		return 0;
+	}
 	printf("var counter %p 4 u32\n", (void *)&counter);
 	printf("var blocked %p %ld hex\n", p, 2 * page);
 	printf("ready %d\n", (int)getpid());
