@@ -318,13 +318,15 @@ is(rd('enabled'), "0\n", 'permissions: enabled unchanged');
 # opened with CAP_SYS_PTRACE may be written by a process without it.
 SKIP: {
 	skip 'no capsh', 2 if system('sh', '-c', 'command -v capsh >/dev/null') != 0;
-	local $^F = 10;		# keep the fd open across exec
 	open(my $h, '>', "$Ums::DBG/control") or die "control: $!";
+	fcntl($h, F_SETFD, 0) or die "fcntl: $!";	# keep it open across exec
 	my $fd = fileno($h);
 	my $line = $A->add_line('u8', name => 'byopener');
-	my $rc = system('capsh', '--drop=cap_sys_ptrace', '--', '-c', "printf '%s\\n' '$line' >&$fd");
+	my $out = `capsh --drop=cap_sys_ptrace -- -c "printf '%s\\n' '$line' >&$fd" 2>&1`;
+	my $rc = $?;
 	close $h;
-	is($rc, 0, 'opener: a write without CAP_SYS_PTRACE on an fd opened with it succeeds');
+	is($rc, 0, 'opener: a write without CAP_SYS_PTRACE on an fd opened with it succeeds') or
+		diag("fd $fd: $out; control: " . (rd('control') // ''));
 	ok(region_by_name('byopener'), 'opener: ... and registers');
 	ctl("del name=byopener\n");
 }

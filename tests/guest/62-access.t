@@ -15,6 +15,9 @@
 #    region is retired with reason=unmapped;
 #  - a page with a memory error (MADV_HWPOISON) leaves the host up: its bytes
 #    are partial, the region's other page still reads exactly;
+#  - protection-key pages whose key denies the target's own thread are read
+#    exactly (pkeys guard the owner's accesses, not a remote reader's; skipped
+#    where the CPU has no PKU);
 #  - mode=none keeps a region's bytes out of trace events (values/ still read);
 #  - names made only of dots are refused (EINVAL);
 #  - ids: 10,000 adds in 100 batches get unique, increasing ids;
@@ -188,6 +191,19 @@ SKIP: {
 	ctl("del name=poison\n");
 	$t->kill;
 }
+# --- protection keys: they guard the owning threads, not a remote reader ----------
+SKIP: {
+	my $t = Ums::target();
+	my $ans = $t->cmd('pkey two');
+	skip "no protection keys: $ans", 3 unless $ans =~ /^ok pkey/;
+	ctl($t->add_line('two', name => 'pkey', period_us => 10000) . "\n");
+	ok(wait_for(sub { (region_by_name('pkey') // {})->{samples} // 0 >= 3 }, 10), 'pkey: sampled');
+	is(region_by_name('pkey')->{partial}, 0, 'pkey: never partial');
+	is(rd('raw/pkey'), rd_initial(), 'pkey: the bytes the target holds behind its key');
+	ctl("del name=pkey\n");
+	$t->kill;
+}
+
 my $st = stats();
 ok(defined $st->{busy} && defined $st->{poisoned}, "stats: busy $st->{busy}, poisoned $st->{poisoned}");
 

@@ -25,8 +25,11 @@
  *                      "err secret ERRNO"
  *   pfnmap NAME        map /dev/mem's first page(s) over them (VM_IO|VM_PFNMAP)
  *   dontdump NAME      madvise(MADV_DONTDUMP) them
- *   hwpoison NAME      madvise(MADV_HWPOISON) the first page (a memory error)
+ *   hwpoison NAME      a child madvise(MADV_HWPOISON)s the first page (a memory
+ *                      error in a page we map; the child dies of it, we do not)
  *   mapfile NAME PATH  map PATH (read-only, shared, MADV_RANDOM) over them
+ *   pkey NAME          tag them with a new protection key that denies this
+ *                      thread all access (pkey_alloc + pkey_mprotect)
  * With --tick-us N, `counter` is incremented every N microseconds by a thread
  * and `ticks` counts the increments. --nondumpable makes the process
  * non-dumpable (prctl PR_SET_DUMPABLE 0), as setuid programs are.
@@ -42,7 +45,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -327,12 +332,37 @@ int main(int argc, char **argv)
 			printf(p == MAP_FAILED ? "err mapfile %d\n" : "ok mapfile\n", errno);
 			if (fd >= 0)
 				close(fd);
+		} else if (!strcmp(name, "pkey") && v->mapped) {
+			/* A protection key that denies this thread every access to the pages. */
+			int key = (int)syscall(SYS_pkey_alloc, 0, 0x1 /* PKEY_DISABLE_ACCESS */);
+
+			if (key < 0 || syscall(SYS_pkey_mprotect, v->addr, v->len,
+					       PROT_READ | PROT_WRITE, key))
+				printf("err pkey %d\n", errno);
+			else
+				printf("ok pkey %d\n", key);
 		} else if (!strcmp(name, "dontdump")) {
 			printf(madvise(v->addr, v->len, MADV_DONTDUMP) ? "err dontdump\n" :
 			       "ok dontdump\n");
 		} else if (!strcmp(name, "hwpoison") && v->mapped) {
-			printf(madvise(v->addr, 4096, MADV_HWPOISON) ? "err hwpoison %d\n" :
-			       "ok hwpoison\n", errno);
+			/*
+			 * A child poisons the page it shares with us (copy-on-write
+			 * after fork): memory_failure() kills the poisoner (6.12:
+			 * MF_ACTION_REQUIRED), unmaps the page from us too, and we
+			 * live on as long as we do not touch it.
+			 */
+			pid_t pid = fork();
+			int st = 0;
+
+			if (pid == 0)
+				_exit(madvise(v->addr, 4096, MADV_HWPOISON) ? errno : 0);
+			if (pid < 0 || waitpid(pid, &st, 0) != pid)
+				printf("err hwpoison fork\n");
+			else if ((WIFEXITED(st) && !WEXITSTATUS(st)) ||
+				 (WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS))
+				printf("ok hwpoison\n");
+			else
+				printf("err hwpoison %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 		} else if (!strcmp(name, "unmap")) {
 			printf(!v->mapped || munmap(v->addr, v->len) ? "err unmap\n" : "ok unmap\n");
 		} else {
