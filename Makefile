@@ -39,7 +39,7 @@ MODULE_SRCS	:= $(wildcard module/*.c module/*.h) module/Kbuild Kbuild
 PROGS_SRCS	:= $(wildcard tests/progs/*.c)
 PROGS		:= $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROGS_SRCS))
 
-.PHONY: all module progs host-tests check demo fetch clean help
+.PHONY: all module progs host-tests check demo fetch clean help print-kdir
 
 all: module progs host-tests tools
 
@@ -61,6 +61,10 @@ endif
 
 fetch:
 	scripts/kernels.sh fetch $(if $(KVER),$(KVER),$(KVERS))
+
+# The kernel build dir the module is built against (scripts/check.sh's kernel-doc).
+print-kdir:
+	@echo $(KDIR)
 
 progs: $(PROGS)
 

@@ -359,14 +359,14 @@ $md .= "## Method\n\n"
 	. "- Contenders, all sampling every region every P on absolute, period-aligned CLOCK_MONOTONIC deadlines, skipping whole periods when late:\n"
 	. "  - `ums-trace`: umsampler, `umsampler:sample` enabled and recorded by a reader draining `per_cpu/cpu*/trace_pipe_raw` (16 MiB/CPU buffer, polled every 5 ms, pinned with the targets on CPU 0 at nice -20; the event is enabled before the regions are added — enabling it patches kernel text, which makes TCG flush its translations and stalls the guest for tens of ms — and the reader keeps the events it drains during the window) — its CPU is reported separately (\"recorder\") and its interference shows in the slowdown.\n"
 	. "  - `ums-snap`: umsampler, events off (debugfs snapshot only).\n"
-	. "  - `floor`: umsampler with `debug_floor=1` (no attach, copies from a kernel buffer), events enabled and recorded like `ums-trace`.\n"
+	. "  - `floor`: umsampler with `debug_floor=1` (no target, no mmap lock, no page lookups: copies from a kernel buffer), events enabled and recorded like `ums-trace`.\n"
 	. "  - `pvr`: one process, `clock_nanosleep(TIMER_ABSTIME)`, one `process_vm_readv` per target per period with R iovecs into a 16 MiB in-memory ring.\n"
 	. "  - `procmem`: `pread` of `/proc/PID/mem` per region (fds kept open).\n"
 	. "  - `+fifo`: the same contender with its sampler at SCHED_FIFO priority 1 (umsampler: module parameter `sched_fifo=1`; poller: `sched_setscheduler`).\n"
 	. "  - The regions of a target are adjacent, as a struct's fields or an array's elements are: umsampler reads runs of close regions of one target with one user copy of up to a page (`spans` in `stats`), `pvr` reads all R regions with one syscall (R iovecs), `procmem` and `ptrace` go region by region.\n"
 	. "  - `ptrace`: per target per period `PTRACE_SEIZE` + `PTRACE_INTERRUPT` + wait, `PTRACE_PEEKDATA` per 8 bytes, `PTRACE_DETACH`.\n"
 	. "- CPU per region-sample: the sampler task's `sum_exec_runtime` (`/proc/PID/schedstat`, the same source for the kthread and the pollers, "
-	. "includes wake-up and sleep) over the window ÷ region-samples taken. The module's own `cpu_ns` (time inside sampling passes) and `attach_ns` are reported too.\n"
+	. "includes wake-up and sleep) over the window ÷ region-samples taken. The module's own `cpu_ns` (time inside sampling passes) and `attach_ns` (its part spent taking and releasing the targets' mmap locks: the attach % column) are reported too.\n"
 	. "- Achieved: region-samples taken ÷ requested (window ÷ P × T × R). umsampler: `stats` samples; pollers: their own count.\n"
 	. "- Lateness: completion time of a region's copy minus its deadline (umsampler's `late_ns` definition) — umsampler: every recorded event's `late_ns` "
 	. "(ums-trace, floor) or `stats` late_p99_ns/late_max_ns (ums-snap: since insmod, p99 up to 19 % high, no p50); pollers: measured after each syscall.\n"
@@ -405,7 +405,7 @@ for my $s (@sets) {
 if (%fit) {
 	$md .= "## Cost fits (CPU per pass, i.e. per period over all regions, from the medians)\n\n";
 	$md .= "Regions sweep: `cpu_per_pass = a + b·R` (T=1, P=1 ms). Targets sweep: `cpu_per_pass = a + b·N` with N = 10·T regions (P=10 ms). "
-		. "Combined: `a + b·N + c·T` over both sweeps (b = per-region cost, c = extra per-target cost: attach, syscall, ptrace stop).\n\n";
+		. "Combined: `a + b·N + c·T` over both sweeps (b = per-region cost, c = extra per-target cost: mmap lock, syscall, ptrace stop).\n\n";
 	$md .= "Ordinary least squares over points spanning 3–4 decades is dominated by the largest point (hence R² near 1 and meaningless, even negative, intercepts); "
 		. "the log-log slope of CPU per pass against the number of regions (1.00 = exactly linear, < 1 = fixed per-pass cost amortised) is the better linearity measure.\n\n";
 	$md .= "| contender | R sweep: a ns, b ns/region, R²; log-log slope | T sweep: a ns, b ns/region, R² (N ≤); log-log slope | combined: a, b ns/region, c ns/target, R² |\n|---|---|---|---|\n";

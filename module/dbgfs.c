@@ -432,71 +432,60 @@ static const struct file_operations dbgfs_raw_fops = {
 	.release = dbgfs_data_release,
 };
 
-/**
- * dbgfs_region_add() - create values/<NAME> and raw/<NAME> for a new region
- * @r:	the region, linked; called with ums_ctl_lock held
- *
- * Like all debugfs creation, failure is not fatal: the region still samples.
- */
-void dbgfs_region_add(struct ums_region *r)
+/* region_add hook: create values/<NAME> and raw/<NAME> (failure is not fatal). */
+static void dbgfs_region_add(struct ums_region *r)
 {
-	if (!dbgfs_root)
-		return;
 	/* No proxy: see the top of the file and dbgfs_data_open(). */
 	r->d_value = debugfs_create_file_unsafe(r->name, 0400, dbgfs_values, r,
 						&dbgfs_value_fops);
 	r->d_raw = debugfs_create_file_unsafe(r->name, 0400, dbgfs_raw, r, &dbgfs_raw_fops);
 }
 
-/**
- * dbgfs_region_del() - remove a region's files, waiting only for opens in progress
- * @r:	the region, unlinked; called with ums_ctl_lock held before it is freed
- */
-void dbgfs_region_del(struct ums_region *r)
+/* region_del hook: remove the files, waiting only for opens in progress. */
+static void dbgfs_region_del(struct ums_region *r)
 {
-	/* After dbgfs_exit() the whole tree, these included, is already gone. */
-	if (!dbgfs_root)
-		return;
 	debugfs_remove(r->d_value);
 	debugfs_remove(r->d_raw);
 	r->d_value = NULL;
 	r->d_raw = NULL;
 }
 
+static struct ums_iface dbgfs_iface = {
+	.region_add = dbgfs_region_add,
+	.region_del = dbgfs_region_del,
+};
+
 /**
- * dbgfs_init() - create /sys/kernel/debug/umsampler and its files
+ * ums_dbgfs_init() - create /sys/kernel/debug/umsampler and plug it into the registry
  *
  * Return: 0, or -ENODEV if debugfs is unavailable.
  */
-int dbgfs_init(void)
+int ums_dbgfs_init(void)
 {
 	struct dentry *root = debugfs_create_dir("umsampler", NULL);
 
 	if (IS_ERR(root))
 		return -ENODEV;
+	dbgfs_root = root;
+	dbgfs_values = debugfs_create_dir("values", root);
+	dbgfs_raw = debugfs_create_dir("raw", root);
+	ums_iface_register(&dbgfs_iface);
 	debugfs_create_file("control", 0600, root, NULL, &dbgfs_control_fops);
 	debugfs_create_file("regions", 0400, root, NULL, &dbgfs_regions_fops);
 	debugfs_create_file("snapshot", 0400, root, NULL, &dbgfs_snapshot_fops);
 	debugfs_create_file("stats", 0400, root, NULL, &dbgfs_stats_fops);
 	debugfs_create_file("enabled", 0600, root, NULL, &dbgfs_enabled_fops);
-	dbgfs_values = debugfs_create_dir("values", root);
-	dbgfs_raw = debugfs_create_dir("raw", root);
-	mutex_lock(&ums_ctl_lock);
-	dbgfs_root = root;
-	mutex_unlock(&ums_ctl_lock);
 	return 0;
 }
 
 /**
- * dbgfs_exit() - remove the debugfs tree; waits for running readers/writers
+ * ums_dbgfs_exit() - unplug from the registry and remove the debugfs tree
+ *
+ * Waits for control writes and opens in progress; no hook runs afterwards.
  */
-void dbgfs_exit(void)
+void ums_dbgfs_exit(void)
 {
-	struct dentry *root;
-
-	mutex_lock(&ums_ctl_lock);
-	root = dbgfs_root;
+	ums_iface_unregister(&dbgfs_iface);
+	debugfs_remove(dbgfs_root);
 	dbgfs_root = NULL;
-	mutex_unlock(&ums_ctl_lock);
-	debugfs_remove(root);
 }

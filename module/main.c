@@ -92,7 +92,7 @@ static int __init ums_init(void)
 	err = umsd_start();
 	if (err)
 		return err;
-	err = dbgfs_init();
+	err = ums_dbgfs_init();
 	if (err)
 		goto out_sampler;
 	return 0;
@@ -111,7 +111,7 @@ static void __exit ums_exit(void)
 	 * sampler and its reaper; then nothing reaches the registry and it is
 	 * torn down.
 	 */
-	dbgfs_exit();
+	ums_dbgfs_exit();
 	umsd_stop();
 	umsd_release();
 	ums_destroy_all();

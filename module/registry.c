@@ -51,6 +51,9 @@ LIST_HEAD(ums_targets);
 unsigned int ums_nr_regions;
 unsigned int ums_nr_targets;
 
+/* Registered interfaces (struct ums_iface), called in order. ums_ctl_lock. */
+static LIST_HEAD(ums_ifaces);
+
 /* id -> region, for regions linked or being prepared. ums_ctl_lock. */
 static DEFINE_XARRAY_ALLOC1(ums_ids);
 /*
@@ -182,29 +185,47 @@ static void ums_region_discard(struct ums_region *r)
 }
 
 /**
- * ums_region_read() - copy the latest published sample of a region
- * @r:		region; the caller keeps it alive (ums_ctl_lock or a debugfs file)
- * @out:	receives seq/time/late/flags (out->data is left untouched)
- * @data:	receives r->len bytes, or NULL for the metadata only
+ * ums_iface_register() - plug an interface into the registry
+ * @iface:	its hooks; region_add() is called for every region linked from now on
  *
- * Never blocks the sampler: retries if a new sample was published meanwhile.
- * out->seq is 0 if nothing was sampled yet.
+ * Context: process context; takes ums_ctl_lock.
  */
-void ums_region_read(struct ums_region *r, struct ums_slot *out, u8 *data)
+void ums_iface_register(struct ums_iface *iface)
 {
-	const struct ums_slot *s;
-	unsigned int seq;
+	mutex_lock(&ums_ctl_lock);
+	list_add_tail(&iface->list, &ums_ifaces);
+	mutex_unlock(&ums_ctl_lock);
+}
 
-	do {
-		seq = raw_read_seqcount_latch(&r->latch);
-		s = &r->slot[seq & 1];
-		out->seq = READ_ONCE(s->seq);
-		out->time_ns = READ_ONCE(s->time_ns);
-		out->late_ns = READ_ONCE(s->late_ns);
-		out->flags = READ_ONCE(s->flags);
-		if (data)
-			memcpy(data, s->data, r->len);
-	} while (raw_read_seqcount_latch_retry(&r->latch, seq));
+/**
+ * ums_iface_unregister() - unplug an interface; no hook of it runs afterwards
+ * @iface:	as registered
+ *
+ * Context: process context; takes ums_ctl_lock.
+ */
+void ums_iface_unregister(struct ums_iface *iface)
+{
+	mutex_lock(&ums_ctl_lock);
+	list_del(&iface->list);
+	mutex_unlock(&ums_ctl_lock);
+}
+
+static void __ums_iface_region_add(struct ums_region *r)
+{
+	struct ums_iface *iface;
+
+	lockdep_assert_held(&ums_ctl_lock);
+	list_for_each_entry(iface, &ums_ifaces, list)
+		iface->region_add(r);
+}
+
+static void __ums_iface_region_del(struct ums_region *r)
+{
+	struct ums_iface *iface;
+
+	lockdep_assert_held(&ums_ctl_lock);
+	list_for_each_entry(iface, &ums_ifaces, list)
+		iface->region_del(r);
 }
 
 /**
@@ -223,7 +244,7 @@ static struct ums_region *ums_find_name(struct ums_batch *b, const char *name, b
 {
 	struct ums_region *r;
 
-	list_for_each_entry(r, &ums_regions, node)
+	ums_for_each_region(r)
 		if (!r->doomed && !strcmp(r->name, name))
 			return !visible || ums_region_visible(r) ? r : NULL;
 	list_for_each_entry(r, &b->added, node)
@@ -237,7 +258,7 @@ static struct ums_target *ums_find_target(struct ums_batch *b, struct pid *pid,
 {
 	struct ums_target *t;
 
-	list_for_each_entry(t, &ums_targets, list)
+	ums_for_each_target(t)
 		if (t->pid == pid && t->mm == mm && !READ_ONCE(t->gone))
 			return t;
 	list_for_each_entry(t, &b->targets, list)
@@ -452,7 +473,7 @@ static int ums_prepare_del(struct ums_batch *b, const struct ums_cmd *c, char *e
 		}
 		break;
 	case UMS_OP_DEL_PID:
-		list_for_each_entry(r, &ums_regions, node) {
+		ums_for_each_region(r) {
 			if (!r->doomed && pid_nr_ns(r->target->pid, ns) == c->pid) {
 				r->doomed = true;
 				b->nr_doomed++;
@@ -472,7 +493,7 @@ static int ums_prepare_del(struct ums_batch *b, const struct ums_cmd *c, char *e
 		}
 		return 0;
 	default:	/* UMS_OP_CLEAR: what the writer can see */
-		list_for_each_entry(r, &ums_regions, node) {
+		ums_for_each_region(r) {
 			if (!r->doomed && ums_region_visible(r)) {
 				r->doomed = true;
 				b->nr_doomed++;
@@ -500,7 +521,7 @@ static void ums_batch_abort(struct ums_batch *b, u32 first_id)
 	struct ums_region *r, *tmp;
 	struct ums_target *t, *tt;
 
-	list_for_each_entry(r, &ums_regions, node)
+	ums_for_each_region(r)
 		r->doomed = false;
 	list_for_each_entry_safe(r, tmp, &b->added, node)
 		ums_region_discard(r);
@@ -529,7 +550,7 @@ static void __ums_unlink(bool (*pick)(struct ums_region *r), struct list_head *d
 
 	lockdep_assert_held(&ums_ctl_lock);
 	lockdep_assert_held(&ums_lock);
-	list_for_each_entry_safe(r, tmp, &ums_regions, node) {
+	ums_for_each_region_safe(r, tmp) {
 		if (!pick(r))
 			continue;
 		list_del_init(&r->tnode);
@@ -537,7 +558,7 @@ static void __ums_unlink(bool (*pick)(struct ums_region *r), struct list_head *d
 		list_move_tail(&r->node, dead_r);
 		ums_nr_regions--;
 	}
-	list_for_each_entry_safe(t, tt, &ums_targets, list) {
+	ums_for_each_target_safe(t, tt) {
 		/* A gone target's regions were all picked by ums_pick_gone(). */
 		if (t->nr_regions)
 			continue;
@@ -560,7 +581,7 @@ static void ums_free_dead(struct list_head *dead_r, struct list_head *dead_t)
 	list_for_each_entry_safe(r, tmp, dead_r, node) {
 		if (!r->gone && !r->target->gone)
 			ums_region_emit(r, UMS_REG_DEL, UMS_WHY_NONE);
-		dbgfs_region_del(r);
+		__ums_iface_region_del(r);
 		xa_erase(&ums_ids, r->id);
 		list_del(&r->node);
 		ums_region_put(r);
@@ -611,9 +632,9 @@ static void ums_batch_commit(struct ums_batch *b)
 	r = first;
 	if (r)
 		list_for_each_entry_from(r, &ums_regions, node)
-			dbgfs_region_add(r);
+			__ums_iface_region_add(r);
 	if (b->sync)
-		list_for_each_entry(r, &ums_regions, node)
+		ums_for_each_region(r)
 			if (ums_region_visible(r))
 				ums_region_emit(r, UMS_REG_SYNC, UMS_WHY_NONE);
 	umsd_kick();

@@ -134,6 +134,32 @@ u64 umsd_late_p99(void)
 	return U64_MAX;
 }
 
+/**
+ * ums_region_read() - copy the latest published sample of a region
+ * @r:		region; the caller keeps it alive (ums_ctl_lock or a debugfs file)
+ * @out:	receives seq/time/late/flags (out->data is left untouched)
+ * @data:	receives r->len bytes, or NULL for the metadata only
+ *
+ * Never blocks the sampler: retries if a new sample was published meanwhile.
+ * out->seq is 0 if nothing was sampled yet.
+ */
+void ums_region_read(struct ums_region *r, struct ums_slot *out, u8 *data)
+{
+	const struct ums_slot *s;
+	unsigned int seq;
+
+	do {
+		seq = raw_read_seqcount_latch(&r->latch);
+		s = &r->slot[seq & 1];
+		out->seq = READ_ONCE(s->seq);
+		out->time_ns = READ_ONCE(s->time_ns);
+		out->late_ns = READ_ONCE(s->late_ns);
+		out->flags = READ_ONCE(s->flags);
+		if (data)
+			memcpy(data, s->data, r->len);
+	} while (raw_read_seqcount_latch_retry(&r->latch, seq));
+}
+
 static void umsd_emit(struct ums_region *r, const struct ums_slot *s, s64 value)
 {
 	u32 off = 0, chunk;
@@ -284,7 +310,7 @@ static void umsd_target_gone(struct ums_target *t)
 
 	t->gone = true;
 	ums_stats.targets_gone++;
-	list_for_each_entry(r, &t->regions, tnode)
+	ums_for_each_target_region(r, t)
 		if (!r->gone)
 			ums_region_emit(r, UMS_REG_GONE, t->gone_why);
 }
@@ -307,7 +333,7 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 	u64 t0, stamp;
 	const u8 *span;
 
-	list_for_each_entry(r, &t->regions, tnode) {
+	ums_for_each_target_region(r, t) {
 		if (!r->gone && r->deadline <= now) {
 			due = true;
 			break;
@@ -373,7 +399,7 @@ static u64 umsd_pass(void)
 	bool reap = false;
 
 	mutex_lock(&ums_lock);
-	list_for_each_entry(t, &ums_targets, list) {
+	ums_for_each_target(t) {
 		if (t->gone)
 			continue;
 		reap |= umsd_sample_target(t, now);
@@ -381,7 +407,7 @@ static u64 umsd_pass(void)
 		cond_resched();
 		if (t->gone)
 			continue;
-		list_for_each_entry(r, &t->regions, tnode)
+		ums_for_each_target_region(r, t)
 			if (!r->gone && r->deadline < next)
 				next = r->deadline;
 	}
@@ -401,7 +427,7 @@ static void umsd_realign(void)
 	struct ums_region *r;
 
 	mutex_lock(&ums_lock);
-	list_for_each_entry(r, &ums_regions, node)
+	ums_for_each_region(r)
 		r->deadline = (div64_u64(now, r->period_ns) + 1) * r->period_ns;
 	mutex_unlock(&ums_lock);
 }

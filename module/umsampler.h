@@ -126,48 +126,64 @@ struct ums_target {
 
 /**
  * struct ums_region - one sampled byte range of a target
+ * @ref:		registry's reference + one per open data file (see top of file)
+ * @node:		in ums_regions, id order (both locks to change)
+ * @tnode:		in target->regions (both locks to change)
+ * @target:		owning target; outlives the region's membership in the registry
+ * @id:			region id (cyclic, never a live one)
+ * @name:		unique name; r<ID> by default
+ * @addr:		start address in the target
+ * @len:		bytes sampled
+ * @period_us:		sampling period as given
+ * @period_ns:		the same in ns
+ * @vtype:		enum ums_vtype
+ * @mode:		enum ums_mode: when samples become events
+ * @fault:		may fault pages in (where that cannot wait, copy.c)
+ * @deadline:		[S] next scheduled sample, ktime ns
+ * @unmapped_streak:	[S] consecutive samples with bytes outside readable mappings
+ * @gone:		[S] unmapped too long; the reaper frees it
+ * @doomed:		deleted by the control write being validated (ums_ctl_lock)
+ * @nr_samples:		samples taken (sampler writes, readers READ_ONCE)
+ * @nr_partial:		of them partial (likewise)
+ * @nr_emitted:		of them emitted as events (likewise)
+ * @latch:		published-sample latch: the sampler fills slot[(seq + 1) & 1]
+ *			and bumps it; readers copy slot[latch & 1] and retry if it
+ *			moved (ums_region_read()). Readers never block the sampler.
+ * @slot:		the two published samples
+ * @d_value:		values/<name> (dbgfs.c)
+ * @d_raw:		raw/<name> (dbgfs.c)
  *
  * Fields without a mark are set when the region is prepared and never change.
- * [S] fields are the sampler's (ums_lock); counters are written by the
- * sampler and read locklessly; @slot and @latch are the published samples
- * (see ums_region_read()). @ref counts the registry and open data files.
  */
 struct ums_region {
 	struct kref ref;
-	struct list_head node;		/* in ums_regions, id order (both locks) */
-	struct list_head tnode;		/* in target->regions (both locks) */
-	struct ums_target *target;	/* owning target; outlives the region */
+	struct list_head node;
+	struct list_head tnode;
+	struct ums_target *target;
 	u32 id;
 	char name[UMS_NAME_LEN];
 	u64 addr;
 	u64 len;
 	u32 period_us;
 	u64 period_ns;
-	u8 vtype;			/* enum ums_vtype */
-	u8 mode;			/* enum ums_mode */
-	bool fault;			/* may fault pages in */
+	u8 vtype;
+	u8 mode;
+	bool fault;
 
-	/* Sampler state [S]: written by the sampler under ums_lock only. */
-	u64 deadline;			/* [S] next scheduled sample, ktime ns */
-	u32 unmapped_streak;		/* [S] consecutive samples with unmapped bytes */
-	bool gone;			/* [S] unmapped too long; reaper frees it */
-	bool doomed;			/* ctl: deleted by the write being validated */
+	u64 deadline;
+	u32 unmapped_streak;
+	bool gone;
+	bool doomed;
 
-	/* Counters: written by the sampler only, read locklessly (READ_ONCE). */
 	u64 nr_samples;
 	u64 nr_partial;
 	u64 nr_emitted;
 
-	/*
-	 * Published samples: the sampler fills slot[(seq + 1) & 1] and then
-	 * bumps @latch; readers copy slot[latch & 1] and retry if @latch moved
-	 * (raw_read_seqcount_latch_retry). Readers never block the sampler.
-	 */
 	seqcount_latch_t latch;
 	struct ums_slot slot[2];
 
-	struct dentry *d_value;		/* values/<name> */
-	struct dentry *d_raw;		/* raw/<name> */
+	struct dentry *d_value;
+	struct dentry *d_raw;
 };
 
 /**
@@ -202,6 +218,35 @@ struct ums_stats {
 	u64 poisoned;
 };
 
+/*
+ * Iterators over the registry (either lock is enough to walk, see top of file;
+ * the _safe variants for walks that unlink, both locks held).
+ */
+#define ums_for_each_target(t)		list_for_each_entry(t, &ums_targets, list)
+#define ums_for_each_target_safe(t, next)	\
+	list_for_each_entry_safe(t, next, &ums_targets, list)
+#define ums_for_each_region(r)		list_for_each_entry(r, &ums_regions, node)
+#define ums_for_each_region_safe(r, next)	\
+	list_for_each_entry_safe(r, next, &ums_regions, node)
+#define ums_for_each_target_region(r, t)	list_for_each_entry(r, &(t)->regions, tnode)
+
+/**
+ * struct ums_iface - an interface's hooks into the registry
+ * @region_add:	a region was linked and its add event emitted; make it visible
+ * @region_del:	a region was unlinked; drop what the interface holds of it
+ *		before the registry drops its reference
+ * @list:	in the registry's list of interfaces (ums_ctl_lock)
+ *
+ * The core calls interfaces only through these hooks (DAMON's callback
+ * pattern): debugfs (dbgfs.c) is one, a character device would be another.
+ * Both hooks run with ums_ctl_lock held and may sleep.
+ */
+struct ums_iface {
+	void (*region_add)(struct ums_region *r);
+	void (*region_del)(struct ums_region *r);
+	struct list_head list;
+};
+
 /* main.c: module parameters */
 extern unsigned int ums_param_period_us;
 extern unsigned int ums_param_max_len;
@@ -219,16 +264,18 @@ extern struct list_head ums_targets;
 extern unsigned int ums_nr_regions;
 extern unsigned int ums_nr_targets;
 int ums_control(const char *buf, size_t n, const struct cred *cred, char *err, size_t errsz);
+void ums_iface_register(struct ums_iface *iface);
+void ums_iface_unregister(struct ums_iface *iface);
 bool ums_region_visible(const struct ums_region *r);
 void ums_region_get(struct ums_region *r);
 void ums_region_put(struct ums_region *r);
 void ums_reap(void);
 void ums_destroy_all(void);
-void ums_region_read(struct ums_region *r, struct ums_slot *out, u8 *data);
 void ums_region_emit(struct ums_region *r, enum ums_region_op op, enum ums_gone_why why);
 
-/* sampler.c */
+/* sampler.c: the sampler, and both halves of the published-sample latch */
 extern struct ums_stats ums_stats;
+void ums_region_read(struct ums_region *r, struct ums_slot *out, u8 *data);
 extern bool ums_enabled;
 int umsd_start(void);
 void umsd_stop(void);
@@ -244,9 +291,7 @@ u32 umsd_copy_floor(struct ums_region *r, u8 *dst);
 bool umsd_copy_span(u64 addr, size_t len, u8 *dst, struct mm_struct *mm);
 
 /* dbgfs.c */
-int dbgfs_init(void);
-void dbgfs_exit(void);
-void dbgfs_region_add(struct ums_region *r);
-void dbgfs_region_del(struct ums_region *r);
+int ums_dbgfs_init(void);
+void ums_dbgfs_exit(void);
 
 #endif /* _UMSAMPLER_H */

@@ -79,6 +79,14 @@ for k in "${KVERS[@]}"; do
 		continue
 	fi
 	echo "built build/kmod/$k/module/umsampler.ko, no warnings"
+	# kernel-doc of every documented function and struct (the kernel's own checker)
+	kdoc="$(make --no-print-directory -s -C "$REPO" KVER="$k" print-kdir 2>/dev/null)/scripts/kernel-doc"
+	if [ -f "$kdoc" ] && perl "$kdoc" -none module/*.c module/*.h 2>&1 | grep .; then
+		echo "check: kernel-doc warnings in module/" >&2
+		result[$k]=FAIL
+		fail=1
+		continue
+	fi
 
 	say "kernel $k: in-guest suite"
 	to=${UMS_VM_TIMEOUT:-1500}
