@@ -35,7 +35,7 @@ KDIR		?= /lib/modules/$(shell uname -r)/build
 KMOD_DIR	:= $(CURDIR)
 endif
 
-MODULE_SRCS	:= $(wildcard module/*.c module/*.h) module/Kbuild Kbuild
+MODULE_SRCS	:= $(wildcard module/*.c module/*.h common/*.c common/*.h) module/Kbuild Kbuild
 PROGS_SRCS	:= $(wildcard tests/progs/*.c)
 PROGS		:= $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROGS_SRCS))
 
@@ -52,10 +52,11 @@ module: $(MODULE_SRCS)
 	@test -d "$(KDIR)" || { echo "no kernel build dir '$(KDIR)': install the headers," \
 		"or use KDIR=... or KVER=6.1|6.12|rt (see README)" >&2; exit 1; }
 ifneq ($(KVER),)
-	@mkdir -p $(KMOD_DIR)/module
+	@mkdir -p $(KMOD_DIR)/module $(KMOD_DIR)/common
 	@find $(KMOD_DIR) -xtype l -delete
 	@ln -sfn $(CURDIR)/Kbuild $(KMOD_DIR)/Kbuild
-	@for f in module/Kbuild module/*.c module/*.h; do ln -sfn $(CURDIR)/$$f $(KMOD_DIR)/$$f; done
+	@for f in module/Kbuild module/*.c module/*.h common/*.c common/*.h; do \
+		ln -sfn $(CURDIR)/$$f $(KMOD_DIR)/$$f; done
 endif
 	$(MAKE) -C $(KDIR) M=$(KMOD_DIR) UMS_WERROR=$(UMS_WERROR) modules
 

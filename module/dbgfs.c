@@ -197,28 +197,9 @@ static size_t dbgfs_value_size(const struct ums_region *r)
 	return 64;
 }
 
-static void dbgfs_flags(struct seq_file *m, u32 flags)
-{
-	const char *sep = "";
-
-	if (!flags) {
-		seq_puts(m, "none");
-		return;
-	}
-	if (flags & UMS_F_PARTIAL) {
-		seq_puts(m, "partial");
-		sep = "|";
-	}
-	if (flags & UMS_F_CHANGED) {
-		seq_printf(m, "%schanged", sep);
-		sep = "|";
-	}
-	if (flags & UMS_F_TRUNCATED)
-		seq_printf(m, "%struncated", sep);
-}
-
 static int dbgfs_snapshot_show(struct seq_file *m, void *v)
 {
+	char flags[32];
 	struct ums_region *r;
 	struct ums_slot s;
 	size_t vsize, hsize;
@@ -243,7 +224,7 @@ static int dbgfs_snapshot_show(struct seq_file *m, void *v)
 	seq_printf(m, "id=%u name=%s pid=%d seq=%llu time_ns=%llu late_ns=%llu type=%s flags=",
 		   r->id, r->name, dbgfs_pid(r), s.seq, s.time_ns, s.late_ns,
 		   ums_vtype_name(r->vtype));
-	dbgfs_flags(m, s.flags);
+	seq_puts(m, ums_flags_names(flags, sizeof(flags), s.flags, true));
 	/* hex regions: the hexdump is the value. */
 	if (s.seq && r->vtype != UMS_VT_HEX) {
 		ums_render_value(text, vsize, r->vtype, data, r->len, s.flags & UMS_F_PARTIAL);

@@ -67,22 +67,7 @@ struct mm_struct;
 struct pid;
 struct vm_area_struct;
 
-/* Event flags (umsampler:sample `flags`, snapshot `flags`). */
-#define UMS_F_PARTIAL		0x1	/* some bytes could not be read (zeroed) */
-#define UMS_F_CHANGED		0x2	/* bytes differ from the previous sample */
-#define UMS_F_TRUNCATED		0x4	/* str: no NUL within len */
-
-/* umsampler:region `op` */
-enum ums_region_op { UMS_REG_ADD, UMS_REG_DEL, UMS_REG_GONE, UMS_REG_SYNC };
-/*
- * umsampler:region `reason` (for op=gone; UMS_WHY_NONE otherwise). cred: the
- * target's credentials changed after the add; nondumpable: it became
- * non-dumpable (setuid exec, PR_SET_DUMPABLE 0). Both withdraw the consent the
- * add's access check found.
- */
-enum ums_gone_why { UMS_WHY_NONE, UMS_WHY_EXIT, UMS_WHY_EXEC, UMS_WHY_UNMAPPED, UMS_WHY_CRED,
-	UMS_WHY_NONDUMPABLE };
-
+/* Sample flags, region ops, gone reasons, modes: common/umsampler_abi.h (via parse.h). */
 
 /**
  * struct ums_slot - one published sample of a region (two per region, latched)

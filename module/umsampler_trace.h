@@ -21,32 +21,21 @@
 #include "compat.h"
 #include "umsampler.h"
 
-/* Make the enum values numeric in the format files, for libtraceevent. */
-TRACE_DEFINE_ENUM(UMS_VT_HEX);
-TRACE_DEFINE_ENUM(UMS_VT_U8);
-TRACE_DEFINE_ENUM(UMS_VT_U16);
-TRACE_DEFINE_ENUM(UMS_VT_U32);
-TRACE_DEFINE_ENUM(UMS_VT_U64);
-TRACE_DEFINE_ENUM(UMS_VT_S8);
-TRACE_DEFINE_ENUM(UMS_VT_S16);
-TRACE_DEFINE_ENUM(UMS_VT_S32);
-TRACE_DEFINE_ENUM(UMS_VT_S64);
-TRACE_DEFINE_ENUM(UMS_VT_F32);
-TRACE_DEFINE_ENUM(UMS_VT_F64);
-TRACE_DEFINE_ENUM(UMS_VT_STR);
-TRACE_DEFINE_ENUM(UMS_REG_ADD);
-TRACE_DEFINE_ENUM(UMS_REG_DEL);
-TRACE_DEFINE_ENUM(UMS_REG_GONE);
-TRACE_DEFINE_ENUM(UMS_REG_SYNC);
-TRACE_DEFINE_ENUM(UMS_MODE_ALWAYS);
-TRACE_DEFINE_ENUM(UMS_MODE_CHANGE);
-TRACE_DEFINE_ENUM(UMS_MODE_NONE);
-TRACE_DEFINE_ENUM(UMS_WHY_NONE);
-TRACE_DEFINE_ENUM(UMS_WHY_EXIT);
-TRACE_DEFINE_ENUM(UMS_WHY_EXEC);
-TRACE_DEFINE_ENUM(UMS_WHY_UNMAPPED);
-TRACE_DEFINE_ENUM(UMS_WHY_CRED);
-TRACE_DEFINE_ENUM(UMS_WHY_NONDUMPABLE);
+/*
+ * Make the enum values numeric in the format files, for libtraceevent: one
+ * TRACE_DEFINE_ENUM per entry of the ABI lists (common/umsampler_abi.h). The
+ * __print_symbolic() lists below stay written out (what libtraceevent parses
+ * in the format file is their text); tests/host/abi.t checks them against the
+ * ABI lists.
+ */
+#define UMS_TDE_VT_(sfx, name, size)	TRACE_DEFINE_ENUM(UMS_VT_##sfx);
+#define UMS_TDE_REG_(sfx, name)		TRACE_DEFINE_ENUM(UMS_REG_##sfx);
+#define UMS_TDE_MODE_(sfx, name)	TRACE_DEFINE_ENUM(UMS_MODE_##sfx);
+#define UMS_TDE_WHY_(sfx, name)		TRACE_DEFINE_ENUM(UMS_WHY_##sfx);
+UMS_VTYPES(UMS_TDE_VT_)
+UMS_REGION_OPS(UMS_TDE_REG_)
+UMS_MODES(UMS_TDE_MODE_)
+UMS_GONE_REASONS(UMS_TDE_WHY_)
 
 #define UMS_SHOW_VTYPE(t)						\
 	__print_symbolic(t, { UMS_VT_HEX, "hex" }, { UMS_VT_U8, "u8" },	\

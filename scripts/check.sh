@@ -81,8 +81,8 @@ for k in "${KVERS[@]}"; do
 	echo "built build/kmod/$k/module/umsampler.ko, no warnings"
 	# kernel-doc of every documented function and struct (the kernel's own checker)
 	kdoc="$(make --no-print-directory -s -C "$REPO" KVER="$k" print-kdir 2>/dev/null)/scripts/kernel-doc"
-	if [ -f "$kdoc" ] && perl "$kdoc" -none module/*.c module/*.h 2>&1 | grep .; then
-		echo "check: kernel-doc warnings in module/" >&2
+	if [ -f "$kdoc" ] && perl "$kdoc" -none module/*.c module/*.h common/*.c common/*.h 2>&1 | grep .; then
+		echo "check: kernel-doc warnings in module/ or common/" >&2
 		result[$k]=FAIL
 		fail=1
 		continue

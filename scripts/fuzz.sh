@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/fuzz.sh - host fuzzing of the control-line parser (module/parse.c, with the
+# scripts/fuzz.sh - host fuzzing of the control-line parser (common/parse.c, with the
 # renderer) under libFuzzer + ASan + UBSan, for a fixed number of executions.
 #
 # Usage: scripts/fuzz.sh [EXECS]          (default 2000000; UMS_FUZZ_EXECS also works)

@@ -130,11 +130,11 @@ int ums_asm_region(struct ums_asm *a, const struct ums_region_meta *m)
 	if (!st)
 		return -ENOMEM;
 	/* del/gone of a region never named before still tell its name and length */
-	if (m->op == UMS_REGOP_ADD || m->op == UMS_REGOP_SYNC || !st->known) {
+	if (m->op == UMS_REG_ADD || m->op == UMS_REG_SYNC || !st->known) {
 		st->meta = *m;
 		st->meta.name[sizeof(st->meta.name) - 1] = '\0';
 		st->known = true;
-		st->weak = m->op != UMS_REGOP_ADD && m->op != UMS_REGOP_SYNC;
+		st->weak = m->op != UMS_REG_ADD && m->op != UMS_REG_SYNC;
 	}
 	return 0;
 }
@@ -142,7 +142,7 @@ int ums_asm_region(struct ums_asm *a, const struct ums_region_meta *m)
 int ums_asm_region_hint(struct ums_asm *a, const struct ums_region_meta *m)
 {
 	const struct ums_rstate *st = ums_asm_find(a, m->id, NULL);
-	bool strong = m->op == UMS_REGOP_ADD || m->op == UMS_REGOP_SYNC;
+	bool strong = m->op == UMS_REG_ADD || m->op == UMS_REG_SYNC;
 
 	if (st && st->known && !(st->weak && strong))
 		return 0;
@@ -294,7 +294,7 @@ int ums_csv_row(FILE *f, const struct ums_sample *s)
 	ums_csv_quote(q, s->vtype, s->value);
 	ret = fprintf(f, "%" PRIu64 ",%" PRIu32 ",%s,%" PRId32 ",0x%" PRIx64 ",%" PRIu64 ",%" PRIu64
 		      ",%s,%s\n", s->time_ns, s->id, s->name, s->pid, s->addr, s->seq, s->late_ns,
-		      ums_flags_str(flags, s->flags), q);
+		      ums_flags_names(flags, sizeof(flags), s->flags, false), q);
 	free(q);
 	return ret < 0 ? -1 : 0;
 }
@@ -611,8 +611,8 @@ static int ums_vt_parse(const char *s)
 {
 	unsigned int i;
 
-	for (i = 0; i < 12; i++)
-		if (!strcmp(s, ums_vt_name(i)))
+	for (i = 0; i < UMS_VT_NR; i++)
+		if (!strcmp(s, ums_vtype_name(i)))
 			return (int)i;
 	return -1;
 }
@@ -624,7 +624,8 @@ static int ums_vt_parse(const char *s)
  */
 static int ums_perf_parse_row(char *line, struct ums_sample *s)
 {
-	char *f[10], *p = line, *end, *src, *dst;
+	char *f[10], *p = line, *end, *src, *dst, fname[32];
+	unsigned int bit;
 	int i, vt;
 
 	for (i = 0; i < 9; i++) {
@@ -646,9 +647,9 @@ static int ums_perf_parse_row(char *line, struct ums_sample *s)
 	s->addr = strtoull(f[4], NULL, 16);
 	s->seq = strtoull(f[5], NULL, 10);
 	s->late_ns = strtoull(f[6], NULL, 10);
-	s->flags = (strstr(f[7], "partial") ? UMS_F_PARTIAL : 0) |
-		   (strstr(f[7], "changed") ? UMS_F_CHANGED : 0) |
-		   (strstr(f[7], "truncated") ? UMS_F_TRUNCATED : 0);
+	for (bit = 1; bit < 1U << UMS_F_NR; bit <<= 1)
+		if (strstr(f[7], ums_flags_names(fname, sizeof(fname), bit, false)))
+			s->flags |= bit;
 	vt = ums_vt_parse(f[8]);
 	if (vt < 0)
 		return -1;

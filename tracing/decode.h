@@ -7,13 +7,13 @@
  * by (id, seq) in offset order), the region table learned from umsampler:region events, the
  * CSV row format, and the few text helpers that the libtraceevent plugin shares with the CSV
  * writer (static inline here, because the plugin is built from plugin_umsampler.c and
- * module/render.c only).
+ * common/render.c only).
  *
  * CSV (identical from trace.dat and, through tracing/umsampler-perf.py, from perf.data):
  *   time_ns,id,name,pid,addr,seq,late_ns,flags,value
  * time_ns: trace timestamp of the sample's first chunk; name: "" when no region event named
  * the id; addr: 0x hex; flags: "partial|changed|truncated" subset, "" if none; value: the
- * renderer's text (module/render.c), str values always in double quotes with '"' doubled.
+ * renderer's text (common/render.c), str values always in double quotes with '"' doubled.
  */
 #ifndef _UMS_DECODE_H
 #define _UMS_DECODE_H
@@ -26,14 +26,7 @@
 #include "parse.h"
 #include "pure.h"
 
-#define UMS_F_PARTIAL		0x1
-#define UMS_F_CHANGED		0x2
-#define UMS_F_TRUNCATED		0x4
-
 #define UMS_CSV_HEADER		"time_ns,id,name,pid,addr,seq,late_ns,flags,value"
-
-/* umsampler:region `op` */
-enum { UMS_REGOP_ADD, UMS_REGOP_DEL, UMS_REGOP_GONE, UMS_REGOP_SYNC };
 
 /* One umsampler:region event, or what is known of a region id. */
 struct ums_region_meta {
@@ -137,60 +130,10 @@ static inline size_t ums_value_bufsize(size_t len)
 	return 4 * len + 64;
 }
 
-/* ---- text helpers shared with plugin_umsampler.c ---- */
-
-static inline const char *ums_vt_name(unsigned int vtype)
-{
-	static const char * const names[] = {
-		"hex", "u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "f32", "f64", "str",
-	};
-
-	return vtype < sizeof(names) / sizeof(names[0]) ? names[vtype] : "?";
-}
-
-/* Numeric (plottable) value type. */
+/* Numeric (plottable) value type: the integers and floats. */
 static inline bool ums_vt_numeric(unsigned int vtype)
 {
-	return vtype >= 1 && vtype <= 10;
-}
-
-/* "partial|changed|truncated" subset into buf (size >= 32); "" if none.  Returns buf. */
-static inline char *ums_flags_str(char *buf, unsigned int flags)
-{
-	static const char * const names[] = { "partial", "changed", "truncated" };
-	unsigned int i;
-
-	buf[0] = '\0';
-	for (i = 0; i < 3; i++) {
-		if (!(flags & (1U << i)))
-			continue;
-		if (buf[0])
-			strcat(buf, "|");
-		strcat(buf, names[i]);
-	}
-	return buf;
-}
-
-static inline const char *ums_op_str(unsigned int op)
-{
-	static const char * const names[] = { "add", "del", "gone", "sync" };
-
-	return op < 4 ? names[op] : "?";
-}
-
-static inline const char *ums_reason_str(unsigned int reason)
-{
-	static const char * const names[] = { "none", "exit", "exec", "unmapped", "cred",
-					       "nondumpable" };
-
-	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "?";
-}
-
-static inline const char *ums_mode_str(unsigned int mode)
-{
-	static const char * const names[] = { "always", "change", "none" };
-
-	return mode < sizeof(names) / sizeof(names[0]) ? names[mode] : "?";
+	return vtype != UMS_VT_HEX && vtype != UMS_VT_STR && vtype < UMS_VT_NR;
 }
 
 /*
@@ -202,7 +145,7 @@ static inline char *ums_csv_quote(char *out, unsigned int vtype, const char *val
 {
 	char *p = out;
 
-	if (vtype != 11) {
+	if (vtype != UMS_VT_STR) {
 		strcpy(out, val);
 		return out;
 	}

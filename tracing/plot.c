@@ -87,7 +87,7 @@ static struct plot_series *plot_series(struct plot_ctx *p, const struct ums_samp
 	}
 	if (!s->skip && !ums_vt_numeric(s->vtype)) {
 		fprintf(stderr, "umsampler plot: skipping %s region '%s' (not numeric)\n",
-			ums_vt_name(s->vtype), s->name);
+			ums_vtype_name(s->vtype), s->name);
 		s->skip = true;
 	}
 	return s;
@@ -270,7 +270,7 @@ static int plot_draw(struct plot_ctx *p, const char *out, const char *title, int
 
 		if (s->skip || !s->n)
 			continue;
-		snprintf(label, sizeof(label), "%s (%s)", s->name, ums_vt_name(s->vtype));
+		snprintf(label, sizeof(label), "%s (%s)", s->name, ums_vtype_name(s->vtype));
 		snprintf(data, sizeof(data), "%s/r%zu.dat", dir, i);
 		if (panels) {
 			fprintf(f, "set xlabel %s\n", (k + 1) % rows == 0 || k == np - 1 ?

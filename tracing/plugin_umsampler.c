@@ -7,7 +7,7 @@
  *   sample:  name=NAME pid=PID seq=SEQ value=VALUE [offset=O] [flags=F] late_ns=L
  *   region:  op=OP id=ID name=NAME pid=PID addr=0xA length=N period_us=P vtype=T mode=M
  *            [reason=R]
- * with VALUE decoded from the exact data bytes by ums_render_value() (module/render.c, the
+ * with VALUE decoded from the exact data bytes by ums_render_value() (common/render.c, the
  * renderer of the debugfs files and of `umsampler csv`); str values in double quotes (the
  * renderer escapes '"'), a chunk of a long region with its offset.  Region names come from
  * region events (add/sync) seen earlier in the stream: a table id -> name/type/length kept
@@ -141,7 +141,7 @@ static int ums_sample_handler(struct trace_seq *s, struct tep_record *rec, struc
 	if (off || (r && r->known && r->length > (u64)len))
 		trace_seq_printf(s, " offset=%llu", off);
 	if (flags)
-		trace_seq_printf(s, " flags=%s", ums_flags_str(fl, (unsigned int)flags));
+		trace_seq_printf(s, " flags=%s", ums_flags_names(fl, sizeof(fl), (unsigned int)flags, false));
 	trace_seq_printf(s, " late_ns=%llu", late);
 	return 0;
 }
@@ -163,15 +163,15 @@ static int ums_region_handler(struct trace_seq *s, struct tep_record *rec, struc
 	name = tep_get_field_raw(s, ev, "name", rec, &len, 1);
 	if (!name || len < 0)
 		return 0;
-	if (op == UMS_REGOP_ADD || op == UMS_REGOP_SYNC ||
+	if (op == UMS_REG_ADD || op == UMS_REG_SYNC ||
 	    !(ums_plugin_slot((u32)id, false) && ums_plugin_slot((u32)id, false)->known))
 		ums_plugin_learn((u32)id, name, (size_t)len, (u8)vtype, length);
 	trace_seq_printf(s, "op=%s id=%u name=%.*s pid=%d addr=0x%llx length=%llu period_us=%llu"
-			 " vtype=%s mode=%s", ums_op_str((unsigned int)op), (unsigned int)id,
+			 " vtype=%s mode=%s", ums_region_op_name((unsigned int)op), (unsigned int)id,
 			 (int)strnlen(name, (size_t)len), name, (int)pid, addr, length, period,
-			 ums_vt_name((unsigned int)vtype), ums_mode_str((unsigned int)mode));
+			 ums_vtype_name((unsigned int)vtype), ums_mode_name((unsigned int)mode));
 	if (reason)
-		trace_seq_printf(s, " reason=%s", ums_reason_str((unsigned int)reason));
+		trace_seq_printf(s, " reason=%s", ums_reason_name((unsigned int)reason));
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 # kernel local clock as trace-cmd's default):
 #   time_ns,id,name,pid,addr,seq,late_ns,flags,value
 # Values are decoded from the exact event bytes (perf_sample_dict['raw_buf'],
-# since perf hands u8[] fields to Python as text) exactly like module/render.c:
+# since perf hands u8[] fields to Python as text) exactly like common/render.c:
 # integers in decimal, f32/f64 as the shortest round-trip decimal, hex as
 # lowercase hex, str up to the first NUL with C escapes, in double quotes with
 # '"' doubled; scalars of partial samples are "?".  Chunks of regions longer
@@ -32,7 +32,7 @@ import struct
 import sys
 from fractions import Fraction
 
-CHUNK = 1024  # UMS_EVENT_CHUNK in module/parse.h
+CHUNK = 1024  # UMS_EVENT_CHUNK in common/umsampler_abi.h
 VTYPES = ['hex', 'u8', 'u16', 'u32', 'u64', 's8', 's16', 's32', 's64', 'f32', 'f64', 'str']
 INTFMT = {1: '=B', 2: '=H', 3: '=I', 4: '=Q', 5: '=b', 6: '=h', 7: '=i', 8: '=q'}
 SIZES = [0, 1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 0]
@@ -52,7 +52,7 @@ def flush_out(force=False):
         del out[:]
 
 
-# ---- rendering, exactly as module/render.c ----
+# ---- rendering, exactly as common/render.c ----
 
 def layout(neg, dig, exp10, plain_max):
     s = '-' if neg else ''

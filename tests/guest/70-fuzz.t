@@ -17,7 +17,7 @@
 #
 # How the outcome is known without trusting the kernel: writer K owns the
 # names "wK_*" and keeps a model of them. Each mutated write is classified
-# line by line with a mirror of the grammar (module/parse.c):
+# line by line with a mirror of the grammar (common/parse.c):
 #  - interpretable lines: blank/comment/sync, `add` with a name wK_* for one
 #    of the 4 targets inside its static data (always mapped readable), and
 #    `del name=wK_*`; a write made only of these may commit, and the model
@@ -100,7 +100,7 @@ my @CORPUS;
 cmp_ok(scalar(@CORPUS), '>=', 100, scalar(@CORPUS) . ' corpus entries');
 
 # ---------------------------------------------------------------------------
-# mirror of the grammar (module/parse.c)
+# mirror of the grammar (common/parse.c)
 
 # C-notation unsigned number -> value, or undef (malformed or > u64)
 sub cnum {

@@ -27,8 +27,8 @@ mkdir 'build';
 mkdir 'build/host';
 my $cc = $ENV{CC} // 'cc';
 my $cmd = "$cc -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined " .
-	  "-Imodule -Itracing -o $bin tests/host/decode_test.c tracing/decode.c " .
-	  "tracing/plugin_umsampler.c module/render.c module/parse.c $pc -lm";
+	  "-Icommon -Itracing -o $bin tests/host/decode_test.c tracing/decode.c " .
+	  "tracing/plugin_umsampler.c common/render.c common/parse.c $pc -lm";
 is(system($cmd), 0, 'decode_test builds warning-free') or BAIL_OUT("build failed: $cmd");
 
 # 1. unit checks of the C code
@@ -44,7 +44,7 @@ for (@out) {
 }
 is($rc, 0, 'decode_test exit status');
 
-# 2. umsampler-perf.py renders floats like module/render.c
+# 2. umsampler-perf.py renders floats like common/render.c
 my $have_py = system("$py -c 'import fractions' 2>/dev/null") == 0;
 SKIP: {
 	skip "no $py", 3 unless $have_py;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * decode_test.c - host tests of the recording consumers' shared code (run by tests/host/decode.t,
- * which builds this file with tracing/decode.c, tracing/plugin_umsampler.c, module/render.c and
- * module/parse.c into build/host/decode_test).
+ * which builds this file with tracing/decode.c, tracing/plugin_umsampler.c, common/render.c and
+ * common/parse.c into build/host/decode_test).
  *
  * Owns: checks of the value text of every type as the plugin and the CSV writer produce it, the
  * chunk reassembler (complete, unnamed, lost chunk, seq change, end of stream order), CSV
@@ -133,7 +133,7 @@ static void test_values(void)
 		};
 
 		v = ums_plugin_value(vc->vtype, vc->bytes, vc->len, vc->flags);
-		snprintf(what, sizeof(what), "plugin value %s #%zu", ums_vt_name(vc->vtype), i);
+		snprintf(what, sizeof(what), "plugin value %s #%zu", ums_vtype_name(vc->vtype), i);
 		check_str(v, vc->plugin, what);
 		free(v);
 
@@ -146,7 +146,7 @@ static void test_values(void)
 			k = ums_asm_finish(a);
 		ums_asm_free(a);
 		fflush(c.f);
-		snprintf(what, sizeof(what), "csv value %s #%zu", ums_vt_name(vc->vtype), i);
+		snprintf(what, sizeof(what), "csv value %s #%zu", ums_vtype_name(vc->vtype), i);
 		/* value = everything after the 8th comma */
 		row = c.buf;
 		for (k = 0; row && k < 8; k++) {
@@ -199,7 +199,7 @@ static char *hexof(const u8 *p, size_t n)
 static void test_reassembly(void)
 {
 	struct ums_region_meta m = { .id = 3, .length = sizeof(big), .vtype = UMS_VT_HEX,
-				     .op = UMS_REGOP_ADD };
+				     .op = UMS_REG_ADD };
 	char *hex, *want;
 	struct collect c;
 	struct ums_asm *a;
@@ -286,9 +286,9 @@ static void test_misc(void)
 {
 	char fl[32], q[64];
 
-	check_str(ums_flags_str(fl, 0), "", "flags none");
-	check_str(ums_flags_str(fl, 7), "partial|changed|truncated", "flags all");
-	check_str(ums_flags_str(fl, 2), "changed", "flags changed");
+	check_str(ums_flags_names(fl, sizeof(fl), 0, false), "", "flags none");
+	check_str(ums_flags_names(fl, sizeof(fl), 7, false), "partial|changed|truncated", "flags all");
+	check_str(ums_flags_names(fl, sizeof(fl), 2, false), "changed", "flags changed");
 	check_str(ums_csv_quote(q, UMS_VT_STR, "a\\\"b"), "\"a\\\"\"b\"", "csv quote str");
 	check_str(ums_csv_quote(q, UMS_VT_F64, "1e+16"), "1e+16", "csv no quote f64");
 	ums_plugin_learn(12, "counter", 32, UMS_VT_U32, 4);

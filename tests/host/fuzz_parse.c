@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fuzz_parse.c - libFuzzer harness for module/parse.c.
+ * fuzz_parse.c - libFuzzer harness for common/parse.c.
  *
  * Owns: the invariants of ums_parse() on arbitrary bytes: the result is a command count <= max
  * or one of -EINVAL/-EFAULT/-E2BIG; the error message is NUL-terminated, printable and names
@@ -8,8 +8,8 @@
  * add-command fields within the limits.  Also renders each parsed range header through the
  * renderer to exercise it.  Not part of the default test list.
  *
- * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -Imodule tests/host/fuzz_parse.c \
- *	  module/parse.c module/render.c -o build/host/fuzz_parse
+ * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon tests/host/fuzz_parse.c \
+ *	  common/parse.c common/render.c -o build/host/fuzz_parse
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * parse_test.c - host unit test (TAP) for module/parse.c.
+ * parse_test.c - host unit test (TAP) for common/parse.c.
  *
  * Owns: checks that every accepted command form parses to the expected struct ums_cmd, that each
  * entry of tests/data/bad-lines.txt fails with exactly its errno (and reported line), and the
@@ -186,8 +186,7 @@ static void test_messages(void)
 		  "(allowed: A-Z a-z 0-9 _ . : -)" },
 		{ "x\x01", "line 1: invalid byte 0x1 at column 2" },
 		{ "add pid=1 addr=1 len=1 name=..", "line 1: name '..' is only dots (not a file name)" },
-		{ "add pid=1 addr=1 len=1 mode=never", "line 1: unknown mode 'never' (always, change "
-		  "or none)" },
+		{ "add pid=1 addr=1 len=1 mode=never", "line 1: unknown mode 'never' (always change none)" },
 		{ "add pid=1 addr=1 len=1 name=r5", "line 1: name 'r5' is reserved for auto names "
 		  "(r<ID>)" },
 		{ "add pid=1 addr=1 len=1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * render_test.c - host unit test (TAP) for module/render.c.
+ * render_test.c - host unit test (TAP) for common/render.c.
  *
  * Owns: checks of integer/hex/str rendering, the value field, the hexdump layout, truncation
  * safety at every small buffer size, and the shortest round-trip float rendering against a

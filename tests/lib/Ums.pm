@@ -22,7 +22,7 @@ our @EXPORT = qw(ums_load ums_unload ums_loaded ctl ctl_errno rd rd_lines dbg ta
 		 wait_for stats regions slab_count errname $DBG);
 
 our $DBG = '/sys/kernel/debug/umsampler';
-# Largest data payload of one umsampler:sample event (UMS_EVENT_CHUNK in module/parse.h).
+# Largest data payload of one umsampler:sample event (UMS_EVENT_CHUNK in common/umsampler_abi.h).
 our $CHUNK = 1024;
 my $root = $ENV{UMS_ROOT} // do { my $d = __FILE__; $d =~ s{/tests/lib/Ums\.pm$}{}; $d };
 our $KO = $ENV{UMS_KO} // "$root/module/umsampler.ko";

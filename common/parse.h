@@ -11,24 +11,10 @@
 #define UMS_PARSE_H
 
 #include "pure.h"
+#include "umsampler_abi.h"
 
-enum ums_vtype { UMS_VT_HEX = 0, UMS_VT_U8, UMS_VT_U16, UMS_VT_U32, UMS_VT_U64, UMS_VT_S8,
-	UMS_VT_S16, UMS_VT_S32, UMS_VT_S64, UMS_VT_F32, UMS_VT_F64, UMS_VT_STR, UMS_VT_NR };
 enum ums_op { UMS_OP_ADD = 0, UMS_OP_DEL_ID, UMS_OP_DEL_PID, UMS_OP_DEL_NAME, UMS_OP_CLEAR,
 	UMS_OP_SYNC, UMS_OP_NR };
-/* When samples become umsampler:sample events; none: never (bytes stay in debugfs). */
-enum ums_mode { UMS_MODE_ALWAYS = 0, UMS_MODE_CHANGE, UMS_MODE_NONE, UMS_MODE_NR };
-
-/*
- * ABI shared with userspace decoders: largest `data` payload of one umsampler:sample event; longer regions are
- * chunked. Binary events could carry ~3 KiB, but the text rendering (3
- * characters per byte via __print_hex) must fit the kernel's trace_seq
- * (PAGE_SIZE on 6.1), or /sys/kernel/tracing/trace shows "[LINE TOO BIG]".
- */
-#define UMS_EVENT_CHUNK		1024
-
-#define UMS_NAME_LEN	32		/* buffer size: up to 31 chars + NUL */
-#define UMS_LINE_MAX	512		/* longest accepted line in bytes (without its '\n') */
 
 struct ums_limits {			/* supplied by the caller (module params / host test) */
 	u64 max_len;			/* len > max_len -> -E2BIG */
@@ -81,6 +67,10 @@ const char *ums_vtype_name(unsigned int vtype);	/* "hex", "u8", ..., "str"; "?" 
 unsigned int ums_vtype_size(unsigned int vtype);	/* 1,2,4,8 for scalars; 0 for hex/str */
 const char *ums_op_name(unsigned int op);
 const char *ums_mode_name(unsigned int mode);	/* "always", "change", "none"; "?" if out of range */
+const char *ums_region_op_name(unsigned int op);	/* "add", "del", "gone", "sync"; "?" */
+const char *ums_reason_name(unsigned int why);	/* "none", "exit", ...; "?" if out of range */
+/* "partial|changed|truncated" subset of @flags into buf; "" if none; "none" with @none. */
+char *ums_flags_names(char *buf, size_t size, unsigned int flags, bool none);
 bool ums_name_valid(const char *name);	/* 1..31 chars of [A-Za-z0-9_.:-], not reserved */
 
 #endif /* UMS_PARSE_H */

@@ -17,20 +17,24 @@
 
 #define UMS_TOK_SHOW	32		/* at most this many user bytes are quoted in messages */
 
-static const char * const ums_vtype_names[UMS_VT_NR] = {
-	[UMS_VT_HEX] = "hex", [UMS_VT_U8] = "u8", [UMS_VT_U16] = "u16", [UMS_VT_U32] = "u32",
-	[UMS_VT_U64] = "u64", [UMS_VT_S8] = "s8", [UMS_VT_S16] = "s16", [UMS_VT_S32] = "s32",
-	[UMS_VT_S64] = "s64", [UMS_VT_F32] = "f32", [UMS_VT_F64] = "f64", [UMS_VT_STR] = "str",
-};
+#define UMS_VT_NAME_(sfx, name, size)	[UMS_VT_##sfx] = #name,
+static const char * const ums_vtype_names[UMS_VT_NR] = { UMS_VTYPES(UMS_VT_NAME_) };
 
-static const u8 ums_vtype_sizes[UMS_VT_NR] = {
-	[UMS_VT_HEX] = 0, [UMS_VT_U8] = 1, [UMS_VT_U16] = 2, [UMS_VT_U32] = 4, [UMS_VT_U64] = 8,
-	[UMS_VT_S8] = 1, [UMS_VT_S16] = 2, [UMS_VT_S32] = 4, [UMS_VT_S64] = 8, [UMS_VT_F32] = 4,
-	[UMS_VT_F64] = 8, [UMS_VT_STR] = 0,
-};
+#define UMS_VT_SIZE_(sfx, name, size)	[UMS_VT_##sfx] = size,
+static const u8 ums_vtype_sizes[UMS_VT_NR] = { UMS_VTYPES(UMS_VT_SIZE_) };
 
-static const char * const ums_mode_names[UMS_MODE_NR] = {
-	[UMS_MODE_ALWAYS] = "always", [UMS_MODE_CHANGE] = "change", [UMS_MODE_NONE] = "none",
+#define UMS_MODE_NAME_(sfx, name)	[UMS_MODE_##sfx] = #name,
+static const char * const ums_mode_names[UMS_MODE_NR] = { UMS_MODES(UMS_MODE_NAME_) };
+
+#define UMS_REG_NAME_(sfx, name)	[UMS_REG_##sfx] = #name,
+static const char * const ums_region_op_names[UMS_REG_NR] = { UMS_REGION_OPS(UMS_REG_NAME_) };
+
+#define UMS_WHY_NAME_(sfx, name)	[UMS_WHY_##sfx] = #name,
+static const char * const ums_reason_names[UMS_WHY_NR] = { UMS_GONE_REASONS(UMS_WHY_NAME_) };
+
+#define UMS_F_ENTRY_(sfx, name, bit)	{ bit, #name },
+static const struct { unsigned int bit; const char *name; } ums_flag_names[UMS_F_NR] = {
+	UMS_FLAGS(UMS_F_ENTRY_)
 };
 
 static const char * const ums_op_names[UMS_OP_NR] = {
@@ -79,6 +83,58 @@ unsigned int ums_vtype_size(unsigned int vtype)
 const char *ums_mode_name(unsigned int mode)
 {
 	return mode < UMS_MODE_NR ? ums_mode_names[mode] : "?";
+}
+
+/**
+ * ums_region_op_name() - name of a umsampler:region op
+ * @op: enum ums_region_op value
+ *
+ * Return: "add", "del", "gone", "sync", or "?" if @op is out of range.
+ */
+const char *ums_region_op_name(unsigned int op)
+{
+	return op < UMS_REG_NR ? ums_region_op_names[op] : "?";
+}
+
+/**
+ * ums_reason_name() - name of a umsampler:region gone reason
+ * @why: enum ums_gone_why value
+ *
+ * Return: "none", "exit", "exec", "unmapped", "cred", "nondumpable", or "?" if out of range.
+ */
+const char *ums_reason_name(unsigned int why)
+{
+	return why < UMS_WHY_NR ? ums_reason_names[why] : "?";
+}
+
+/**
+ * ums_flags_names() - names of the sample flags set in @flags, '|'-separated
+ * @buf:	receives the text; 32 bytes hold every combination
+ * @size:	size of @buf (> 0)
+ * @flags:	UMS_F_* bits (undefined bits are ignored)
+ * @none:	what no flag reads as: "none" if true, "" if false
+ *
+ * Return: @buf.
+ */
+char *ums_flags_names(char *buf, size_t size, unsigned int flags, bool none)
+{
+	size_t pos = 0, n, i;
+
+	buf[0] = '\0';
+	for (i = 0; i < UMS_F_NR; i++) {
+		if (!(flags & ums_flag_names[i].bit))
+			continue;
+		n = strlen(ums_flag_names[i].name);
+		if (pos + (pos ? 1 : 0) + n + 1 > size)
+			break;
+		if (pos)
+			buf[pos++] = '|';
+		memcpy(buf + pos, ums_flag_names[i].name, n + 1);
+		pos += n;
+	}
+	if (!pos && none && size > 4)
+		memcpy(buf, "none", 5);
+	return buf;
 }
 
 /**
@@ -371,7 +427,9 @@ static int ums_name(const struct ums_tok *t, bool del, char *out, struct ums_per
 		mb = ums_err(perr, -EINVAL, line);
 		ums_mb_str(&mb, "name ");
 		ums_mb_tok(&mb, t->s, t->n);
-		ums_mb_str(&mb, " too long (max 31 chars)");
+		ums_mb_str(&mb, " too long (max ");
+		ums_mb_u64(&mb, UMS_NAME_LEN - 1);
+		ums_mb_str(&mb, " chars)");
 		return -EINVAL;
 	}
 	for (i = 0; i < t->n; i++) {
@@ -503,14 +561,34 @@ static int ums_find_key(const struct ums_tok *k)
 	return -1;
 }
 
-static int ums_find_vtype(const struct ums_tok *v)
+/* Index of the token in a name table, or -1. */
+static int ums_tok_index(const struct ums_tok *v, const char * const *names, int n)
 {
 	int i;
 
-	for (i = 0; i < UMS_VT_NR; i++)
-		if (ums_tok_eq(v->s, v->n, ums_vtype_names[i]))
+	for (i = 0; i < n; i++)
+		if (ums_tok_eq(v->s, v->n, names[i]))
 			return i;
 	return -1;
+}
+
+/* "unknown WHAT 'TOKEN' (a b c)": the choices listed from their table. */
+static int ums_choice_err(struct ums_perr *perr, unsigned int line, const char *what,
+			  const struct ums_tok *t, const char * const *names, int n)
+{
+	struct ums_mb mb = ums_err(perr, -EINVAL, line);
+	int i;
+
+	ums_mb_str(&mb, "unknown ");
+	ums_mb_str(&mb, what);
+	ums_mb_putc(&mb, ' ');
+	ums_mb_tok(&mb, t->s, t->n);
+	for (i = 0; i < n; i++) {
+		ums_mb_str(&mb, i ? " " : " (");
+		ums_mb_str(&mb, names[i]);
+	}
+	ums_mb_putc(&mb, ')');
+	return -EINVAL;
 }
 
 /* One key=value (or bare flag) token of an add command. */
@@ -560,24 +638,18 @@ static int ums_add_kv(const struct ums_tok *t, unsigned int *seen, const struct 
 		cmd->period_us = (u32)x;
 		return 0;
 	case UMS_K_TYPE:
-		vt = ums_find_vtype(&v);
+		vt = ums_tok_index(&v, ums_vtype_names, UMS_VT_NR);
 		if (vt < 0)
-			return ums_word_err(perr, line, "unknown type ", &v,
-					    " (hex u8 u16 u32 u64 s8 s16 s32 s64 f32 f64 str)");
+			return ums_choice_err(perr, line, "type", &v, ums_vtype_names, UMS_VT_NR);
 		cmd->vtype = (u8)vt;
 		return 0;
 	case UMS_K_NAME:
 		return ums_name(&v, false, cmd->name, perr, line);
 	default: /* UMS_K_MODE */
-		if (ums_tok_eq(v.s, v.n, "always"))
-			cmd->mode = UMS_MODE_ALWAYS;
-		else if (ums_tok_eq(v.s, v.n, "change"))
-			cmd->mode = UMS_MODE_CHANGE;
-		else if (ums_tok_eq(v.s, v.n, "none"))
-			cmd->mode = UMS_MODE_NONE;
-		else
-			return ums_word_err(perr, line, "unknown mode ", &v,
-					    " (always, change or none)");
+		vt = ums_tok_index(&v, ums_mode_names, UMS_MODE_NR);
+		if (vt < 0)
+			return ums_choice_err(perr, line, "mode", &v, ums_mode_names, UMS_MODE_NR);
+		cmd->mode = (u8)vt;
 		return 0;
 	}
 }

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * umsampler_abi.h - every fact that crosses the kernel/user boundary, once.
+ *
+ * Owns: the value types (enum, grammar name, size), the sample flags (bit,
+ * name), the umsampler:region ops and gone reasons, the emission modes, the
+ * event chunk size and the control language's limits. The module, the CLI,
+ * the libtraceevent plugin and the host tests include this header; the perf
+ * script (tracing/umsampler-perf.py), the tracepoint header's symbol lists and
+ * the guest tests' Ums.pm restate a few of these facts and are checked against
+ * this file by tests/host/abi.t.
+ *
+ * Each list is an X-macro, X(SUFFIX, name, ...), so that an enum and its name
+ * table are made from the same line. Pure: no includes (see pure.h).
+ */
+#ifndef _UMSAMPLER_ABI_H
+#define _UMSAMPLER_ABI_H
+
+/* Value types: X(SUFFIX, name, size in bytes; 0: any length (hex, str)). */
+#define UMS_VTYPES(X)							\
+	X(HEX, hex, 0) X(U8, u8, 1) X(U16, u16, 2) X(U32, u32, 4)	\
+	X(U64, u64, 8) X(S8, s8, 1) X(S16, s16, 2) X(S32, s32, 4)	\
+	X(S64, s64, 8) X(F32, f32, 4) X(F64, f64, 8) X(STR, str, 0)
+
+#define UMS_VT_ENUM_(sfx, name, size)	UMS_VT_##sfx,
+enum ums_vtype { UMS_VTYPES(UMS_VT_ENUM_) UMS_VT_NR };
+
+/* Sample flags (umsampler:sample `flags`, snapshot, CSV): X(SUFFIX, name, bit). */
+#define UMS_FLAGS(X)							\
+	X(PARTIAL, partial, 0x1)	/* some bytes not read (zeroed) */	\
+	X(CHANGED, changed, 0x2)	/* differs from the previous sample */ \
+	X(TRUNCATED, truncated, 0x4)	/* str: no NUL within len */
+
+#define UMS_F_ENUM_(sfx, name, bit)	UMS_F_##sfx = bit,
+enum ums_flag { UMS_FLAGS(UMS_F_ENUM_) };
+#define UMS_F_COUNT_(sfx, name, bit)	+ 1
+/* Number of defined flags. */
+#define UMS_F_NR			(0 UMS_FLAGS(UMS_F_COUNT_))
+
+/* umsampler:region `op`: X(SUFFIX, name). */
+#define UMS_REGION_OPS(X)	X(ADD, add) X(DEL, del) X(GONE, gone) X(SYNC, sync)
+
+#define UMS_REG_ENUM_(sfx, name)	UMS_REG_##sfx,
+enum ums_region_op { UMS_REGION_OPS(UMS_REG_ENUM_) UMS_REG_NR };
+
+/*
+ * umsampler:region `reason` (op=gone; none otherwise): X(SUFFIX, name). cred:
+ * the target's credentials changed after the add; nondumpable: it became
+ * non-dumpable. Both withdraw the consent the add's access check found.
+ */
+#define UMS_GONE_REASONS(X)						\
+	X(NONE, none) X(EXIT, exit) X(EXEC, exec) X(UNMAPPED, unmapped)	\
+	X(CRED, cred) X(NONDUMPABLE, nondumpable)
+
+#define UMS_WHY_ENUM_(sfx, name)	UMS_WHY_##sfx,
+enum ums_gone_why { UMS_GONE_REASONS(UMS_WHY_ENUM_) UMS_WHY_NR };
+
+/* When samples become umsampler:sample events (`mode=`): X(SUFFIX, name). */
+#define UMS_MODES(X)		X(ALWAYS, always) X(CHANGE, change) X(NONE, none)
+
+#define UMS_MODE_ENUM_(sfx, name)	UMS_MODE_##sfx,
+enum ums_mode { UMS_MODES(UMS_MODE_ENUM_) UMS_MODE_NR };
+
+/*
+ * Largest `data` payload of one umsampler:sample event; longer regions are
+ * chunked. Binary events could carry ~3 KiB, but the text rendering (3
+ * characters per byte via __print_hex) must fit the kernel's trace_seq
+ * (PAGE_SIZE on 6.1), or /sys/kernel/tracing/trace shows "[LINE TOO BIG]".
+ */
+#define UMS_EVENT_CHUNK		1024
+
+/* Control language limits. */
+#define UMS_NAME_LEN		32		/* name buffer: up to 31 characters + NUL */
+#define UMS_LINE_MAX		512		/* longest line in bytes (without its '\n') */
+#define UMS_PERIOD_MIN_US	100
+#define UMS_PERIOD_MAX_US	3600000000U	/* 1 h */
+
+#endif /* _UMSAMPLER_ABI_H */

@@ -1,0 +1,74 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: GPL-2.0
+#
+# abi.t - the facts of common/umsampler_abi.h that other files restate agree
+# with it: the perf script's value types, sizes, flag bits and chunk size; the
+# tracepoint header's __print_symbolic() lists (value types, ops, modes,
+# reasons: names in enum order); Ums.pm's chunk size; 70-fuzz.t's types.
+# Every list is read from the ABI header's X-macros, so a new type, flag,
+# reason or mode that one of them misses fails here.
+use strict;
+use warnings;
+use FindBin;
+use Test::More;
+
+my $ROOT = "$FindBin::Bin/../..";
+sub slurp { my ($f) = @_; open(my $h, '<', "$ROOT/$f") or die "$f: $!"; local $/; return <$h> }
+
+my $abi = slurp('common/umsampler_abi.h');
+# The body of "#define NAME(X) ...": continuation lines joined, comments dropped.
+sub xmacro {
+	my ($name) = @_;
+	my ($body) = $abi =~ /^#define \Q$name\E\(X\)((?:[^\n]*\\\n)*[^\n]*)/m or die "no $name";
+	$body =~ s{/\*.*?\*/}{}gs;
+	$body =~ s/\\\n/ /g;
+	return [ map { [ split /\s*,\s*/ ] } $body =~ /X\(([^)]*)\)/g ];
+}
+my @vt = @{ xmacro('UMS_VTYPES') };
+my @fl = @{ xmacro('UMS_FLAGS') };
+my @ops = @{ xmacro('UMS_REGION_OPS') };
+my @why = @{ xmacro('UMS_GONE_REASONS') };
+my @modes = @{ xmacro('UMS_MODES') };
+my ($chunk) = $abi =~ /^#define UMS_EVENT_CHUNK\s+(\d+)/m;
+cmp_ok(scalar(@vt), '==', 12, 'ABI: 12 value types');
+ok(@fl && @ops && @why && @modes && $chunk, 'ABI: flags, ops, reasons, modes, chunk size found');
+
+# --- tracing/umsampler-perf.py -------------------------------------------------------
+my $py = slurp('tracing/umsampler-perf.py');
+my ($pvt) = $py =~ /^VTYPES = \[([^\]]*)\]/m;
+is_deeply([ $pvt =~ /'(\w+)'/g ], [ map { $_->[1] } @vt ], 'perf script: VTYPES in enum order');
+my ($psz) = $py =~ /^SIZES = \[([^\]]*)\]/m;
+is_deeply([ split /\s*,\s*/, $psz ], [ map { $_->[2] } @vt ], 'perf script: SIZES');
+my ($pch) = $py =~ /^CHUNK = (\d+)/m;
+is($pch, $chunk, 'perf script: CHUNK');
+my ($fnames, $fvals) = $py =~ /^((?:F_\w+, )*F_\w+) = ([\d, ]+)$/m;
+my %pf;
+@pf{ split /, /, $fnames } = split /, /, $fvals;
+is_deeply(\%pf, { map { ('F_' . $_->[0], hex($_->[2])) } @fl }, 'perf script: flag bits');
+for my $f (@fl) {
+	like($py, qr/\(F_$f->[0], '$f->[1]'\)/, "perf script: flag $f->[1] named");
+}
+
+# --- module/umsampler_trace.h ----------------------------------------------------------
+my $tr = slurp('module/umsampler_trace.h');
+sub symbols {
+	my ($field, $prefix) = @_;
+	my ($list) = $tr =~ /__print_symbolic\(\Q$field\E,([^)]*)\)/s or return [];
+	my @pairs;
+	push @pairs, [ $1, $2 ] while $list =~ /\{\s*$prefix(\w+),\s*"(\w+)"\s*\}/g;
+	return \@pairs;
+}
+for ([ 't', 'UMS_VT_', \@vt, 'value types' ], [ '__entry->op', 'UMS_REG_', \@ops, 'ops' ],
+     [ '__entry->mode', 'UMS_MODE_', \@modes, 'modes' ], [ '__entry->reason', 'UMS_WHY_', \@why, 'reasons' ]) {
+	my ($field, $prefix, $want, $what) = @$_;
+	my $got = [ map { "$_->[0]=$_->[1]" } @{ symbols($field, $prefix) } ];
+	is_deeply($got, [ map { "$_->[0]=$_->[1]" } @$want ], "trace header: $what printed as the ABI names them");
+}
+
+# --- guest tests -------------------------------------------------------------------------
+my ($pm) = slurp('tests/lib/Ums.pm') =~ /^our \$CHUNK = (\d+);/m;
+is($pm, $chunk, 'Ums.pm: $CHUNK');
+my ($ft) = slurp('tests/guest/70-fuzz.t') =~ /^my \@TYPES = qw\(([^)]*)\);/m;
+is_deeply([ split ' ', $ft ], [ map { $_->[1] } @vt ], '70-fuzz.t: @TYPES');
+
+done_testing();
