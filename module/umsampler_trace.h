@@ -23,8 +23,10 @@
 
 /*
  * Make the enum values numeric in the format files, for libtraceevent: one
- * TRACE_DEFINE_ENUM per entry of the ABI lists (common/umsampler_abi.h). The
- * __print_symbolic() lists below stay written out (what libtraceevent parses
+ * TRACE_DEFINE_ENUM per entry of the ABI lists (common/umsampler_abi.h), the
+ * flag bits included (an enum, not a macro: without it the format file says
+ * UMS_F_PARTIAL and readers print the raw number). The __print_symbolic()
+ * and __print_flags() lists below stay written out (what libtraceevent parses
  * in the format file is their text); tests/host/abi.t checks them against the
  * ABI lists.
  */
@@ -32,10 +34,12 @@
 #define UMS_TDE_REG_(sfx, name)		TRACE_DEFINE_ENUM(UMS_REG_##sfx);
 #define UMS_TDE_MODE_(sfx, name)	TRACE_DEFINE_ENUM(UMS_MODE_##sfx);
 #define UMS_TDE_WHY_(sfx, name)		TRACE_DEFINE_ENUM(UMS_WHY_##sfx);
+#define UMS_TDE_F_(sfx, name, bit)	TRACE_DEFINE_ENUM(UMS_F_##sfx);
 UMS_VTYPES(UMS_TDE_VT_)
 UMS_REGION_OPS(UMS_TDE_REG_)
 UMS_MODES(UMS_TDE_MODE_)
 UMS_GONE_REASONS(UMS_TDE_WHY_)
+UMS_FLAGS(UMS_TDE_F_)
 
 #define UMS_SHOW_VTYPE(t)						\
 	__print_symbolic(t, { UMS_VT_HEX, "hex" }, { UMS_VT_U8, "u8" },	\

@@ -65,6 +65,16 @@ for ([ 't', 'UMS_VT_', \@vt, 'value types' ], [ '__entry->op', 'UMS_REG_', \@ops
 	is_deeply($got, [ map { "$_->[0]=$_->[1]" } @$want ], "trace header: $what printed as the ABI names them");
 }
 
+{
+	my ($list) = $tr =~ /__print_flags\(__entry->flags, "\|",([^)]*)\)/s;
+	my @got;
+	push @got, "$1=$2" while ($list // '') =~ /\{\s*UMS_F_(\w+),\s*"(\w+)"\s*\}/g;
+	is_deeply(\@got, [ map { "$_->[0]=$_->[1]" } @fl ], 'trace header: flags printed as the ABI names them');
+	my @tde = $tr =~ /^(UMS_\w+)\(UMS_TDE_\w+\)$/mg;
+	is_deeply([ sort @tde ], [ sort qw(UMS_VTYPES UMS_REGION_OPS UMS_MODES UMS_GONE_REASONS UMS_FLAGS) ],
+		  'trace header: TRACE_DEFINE_ENUM for every enum list printed (flags included)');
+}
+
 # --- guest tests -------------------------------------------------------------------------
 my ($pm) = slurp('tests/lib/Ums.pm') =~ /^our \$CHUNK = (\d+);/m;
 is($pm, $chunk, 'Ums.pm: $CHUNK');
