@@ -253,16 +253,20 @@ static struct ums_region *ums_find_name(struct ums_batch *b, const char *name, b
 	return NULL;
 }
 
+/*
+ * The target an add joins: same pid, mm and credentials (a target whose
+ * credentials changed is about to be retired; the add gets a new one).
+ */
 static struct ums_target *ums_find_target(struct ums_batch *b, struct pid *pid,
-					  struct mm_struct *mm)
+					  struct mm_struct *mm, const struct cred *cred)
 {
 	struct ums_target *t;
 
 	ums_for_each_target(t)
-		if (t->pid == pid && t->mm == mm && !READ_ONCE(t->gone))
+		if (t->pid == pid && t->mm == mm && t->cred == cred && !READ_ONCE(t->gone))
 			return t;
 	list_for_each_entry(t, &b->targets, list)
-		if (t->pid == pid && t->mm == mm)
+		if (t->pid == pid && t->mm == mm && t->cred == cred)
 			return t;
 	return NULL;
 }
@@ -338,25 +342,32 @@ static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, const str
 		goto out;
 	}
 	/*
+	 * The credentials are taken before the check: if they change while it
+	 * runs, the sampler sees the change and retires the target (reason
+	 * cred) instead of keeping credentials no check ever saw.
+	 */
+	*credp = get_task_cred(task);
+	ret = ums_may_read(c, opener, mm, err, errsz);
+	if (ret)
+		goto out_cred;
+	/*
 	 * Setuid and prctl(PR_SET_DUMPABLE, 0) processes ask not to be
 	 * inspected; honour that unless the administrator said otherwise.
-	 * Checked when the region is added.
+	 * Checked here and on every pass (sampler.c).
 	 */
-	ret = ums_may_read(c, opener, mm, err, errsz);
-	if (ret) {
-		mmput(mm);
-		goto out;
-	}
 	if (get_dumpable(mm) != SUID_DUMP_USER && !READ_ONCE(ums_param_allow_nondumpable)) {
 		snprintf(err, errsz,
 			 "line %u: pid %d is not dumpable (setuid or PR_SET_DUMPABLE 0); see allow_nondumpable",
 			 c->line, c->pid);
-		mmput(mm);
 		ret = -EPERM;
-		goto out;
+		goto out_cred;
 	}
 	*mmp = mm;
-	*credp = get_task_cred(task);
+	goto out;
+out_cred:
+	put_cred(*credp);
+	*credp = NULL;
+	mmput(mm);
 out:
 	put_task_struct(task);
 	return ret;
@@ -411,8 +422,7 @@ static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c,
 		snprintf(err, errsz, "line %u: out of memory", c->line);
 		goto out_mm;
 	}
-	/* A target's credentials are those of its first add's check. */
-	t = ums_find_target(b, pid, mm);
+	t = ums_find_target(b, pid, mm, cred);
 	if (!t) {
 		t = ums_target_new(pid, mm, cred);
 		if (!t) {
