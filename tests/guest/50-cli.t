@@ -85,6 +85,16 @@ for my $tg (sort keys %want) {
 	   "values/$name is $val");
 }
 
+{
+	my ($st, $so, $se) = run('add', $pid, 'v_u8', '--no-events', '--name', 'quiet_u8');
+	is($st, 0, 'add --no-events: exit 0') or diag($se);
+	is((region_by_name('quiet_u8') // {})->{mode}, 'none', 'add --no-events: regions says none');
+	($st, $so, $se) = run('add', $pid, 'v_u8', '--no-events', '--change', '--name', 'q2');
+	is($st, 2, '--no-events with --change: usage error (exit 2)');
+	like($se, qr/exclude each other/, '--no-events with --change: says why');
+	ctl("del name=quiet_u8\n");
+}
+
 # ---- list, watch, stats ----
 {
 	my ($st, $so, $se) = run('list');
