@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # scripts/kernels.sh - kernel fetcher for the umsampler QEMU test bed.
 #
 # Owns: resolving the Debian kernel ABI for the three test kernels, downloading
