@@ -181,14 +181,21 @@ SKIP: {
 	my $ans = $t->cmd('hwpoison two');
 	skip "MADV_HWPOISON: $ans", 4 unless $ans =~ /^ok hwpoison/;
 	note($ans);
+	# memory_failure() normally unmaps the page from every process at once;
+	# a CI run of 6.12 once left it mapped with its bytes (the kernel's
+	# choice, not the sampler's): then only the host's survival is asserted.
+	my $unmapped = wait_for(sub { !pagemap_present($t->pid, $t->{var}{two}{addr}) }, 2);
+	note('poisoned page ' . ($unmapped ? 'unmapped' : 'still mapped') . ' in the target');
 	my $s0 = region_by_name('poison')->{samples};
 	ok(wait_for(sub { (region_by_name('poison') // {})->{samples} // 0 >= $s0 + 5 }, 10),
 	   'poison: still sampled');
-	my $r = region_by_name('poison');
 	my $raw = rd('raw/poison') // '';
-	is(substr($raw, 0, 4096), "\0" x 4096, 'poison: the poisoned page reads as zeroes');
 	is(substr($raw, 4096), substr(rd_initial(), 4096), 'poison: the other page reads exactly');
-	like(snapshot()->{poison}{flags} // '', qr/partial/, 'poison: samples are partial');
+	SKIP: {
+		skip 'the kernel kept the poisoned page mapped', 2 unless $unmapped;
+		is(substr($raw, 0, 4096), "\0" x 4096, 'poison: the poisoned page reads as zeroes');
+		like(snapshot()->{poison}{flags} // '', qr/partial/, 'poison: samples are partial');
+	}
 	ctl("del name=poison\n");
 	$t->kill;
 }
