@@ -248,7 +248,7 @@ extern struct list_head ums_regions;
 extern struct list_head ums_targets;
 extern unsigned int ums_nr_regions;
 extern unsigned int ums_nr_targets;
-int ums_control(const char *buf, size_t n, const struct cred *cred, char *err, size_t errsz);
+int ums_control(const char *buf, size_t n, const struct cred *cred, struct ums_perr *perr);
 void ums_iface_register(struct ums_iface *iface);
 void ums_iface_unregister(struct ums_iface *iface);
 bool ums_region_visible(const struct ums_region *r);
