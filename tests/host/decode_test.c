@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * decode_test.c - host tests of the recording consumers' shared code (run by tests/host/decode.t,
- * which builds this file with tracing/decode.c, tracing/plugin_umsampler.c, common/render.c and
- * common/parse.c into build/host/decode_test).
+ * which builds this file, with tracing/plugin_umsampler.c included for its static internals,
+ * and tracing/decode.c, common/render.c and common/parse.c into build/host/decode_test).
  *
  * Owns: checks of the value text of every type as the plugin and the CSV writer produce it, the
  * chunk reassembler (complete, unnamed, lost chunk, seq change, end of stream order), CSV
@@ -21,10 +21,8 @@
 #include "parse.h"
 #include "render.h"
 
-/* plugin_umsampler.c */
-char *ums_plugin_value(unsigned int vtype, const u8 *data, size_t len, unsigned int flags);
-void ums_plugin_learn(u32 id, const char *name, size_t namelen, u8 vtype, u64 length);
-void ums_plugin_forget_all(void);
+/* The plugin's internals are static: test them from inside its translation unit. */
+#include "plugin_umsampler.c"
 
 static int failures;
 
@@ -132,7 +130,7 @@ static void test_values(void)
 			.data = vc->bytes, .len = vc->len,
 		};
 
-		v = ums_plugin_value(vc->vtype, vc->bytes, vc->len, vc->flags);
+		v = plugin_value(vc->vtype, vc->bytes, vc->len, vc->flags);
 		snprintf(what, sizeof(what), "plugin value %s #%zu", ums_vtype_name(vc->vtype), i);
 		check_str(v, vc->plugin, what);
 		free(v);
@@ -291,9 +289,77 @@ static void test_misc(void)
 	check_str(ums_flags_names(fl, sizeof(fl), 2, false), "changed", "flags changed");
 	check_str(ums_csv_quote(q, UMS_VT_STR, "a\\\"b"), "\"a\\\"\"b\"", "csv quote str");
 	check_str(ums_csv_quote(q, UMS_VT_F64, "1e+16"), "1e+16", "csv no quote f64");
-	ums_plugin_learn(12, "counter", 32, UMS_VT_U32, 4);
-	ums_plugin_forget_all();
+	plugin_learn(12, "counter", 32, UMS_VT_U32, 4);
+	plugin_forget_all();
 	check(true, "plugin table learn/forget");
+}
+
+/*
+ * The plugin's handlers through libtraceevent: a sample event with the current fields is
+ * rendered by the plugin; one whose format lacks a field (another module version) makes the
+ * handler return -1, and libtraceevent prints it with the kernel's own format instead.
+ */
+static void plugin_print(const char *format, const u8 *data, int size, const char *want,
+			 const char *what)
+{
+	struct tep_handle *tep = tep_alloc();
+	struct tep_record rec = { .data = (void *)data, .size = size };
+	struct trace_seq s;
+
+	if (!tep || tep_parse_event(tep, format, strlen(format), "umsampler") ||
+	    TEP_PLUGIN_LOADER(tep)) {
+		check(false, what);
+		tep_free(tep);
+		return;
+	}
+	trace_seq_init(&s);
+	tep_print_event(tep, &s, &rec, "%s", TEP_PRINT_INFO);
+	trace_seq_terminate(&s);
+	check_str(s.buffer, want, what);
+	trace_seq_destroy(&s);
+	TEP_PLUGIN_UNLOADER(tep);
+	tep_free(tep);
+}
+
+#define FMT_HEAD "name: sample\nID: 777\nformat:\n"					\
+	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"		\
+	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"		\
+	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"	\
+	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"			\
+	"\tfield:u32 id;\toffset:8;\tsize:4;\tsigned:0;\n"					\
+	"\tfield:s32 pid;\toffset:12;\tsize:4;\tsigned:1;\n"					\
+	"\tfield:u64 seq;\toffset:16;\tsize:8;\tsigned:0;\n"
+
+static void test_plugin_handlers(void)
+{
+	static const char full[] = FMT_HEAD
+		"\tfield:u64 late_ns;\toffset:24;\tsize:8;\tsigned:0;\n"
+		"\tfield:u32 offset;\toffset:32;\tsize:4;\tsigned:0;\n"
+		"\tfield:u8 vtype;\toffset:36;\tsize:1;\tsigned:0;\n"
+		"\tfield:u8 flags;\toffset:37;\tsize:1;\tsigned:0;\n"
+		"\tfield:__data_loc u8[] data;\toffset:38;\tsize:4;\tsigned:0;\n\n"
+		"print fmt: \"kernel id=%u seq=%llu\", REC->id, REC->seq\n";
+	static const char old[] = FMT_HEAD "\n"
+		"print fmt: \"kernel id=%u seq=%llu\", REC->id, REC->seq\n";
+	u8 d[48] = { 0 };
+	u16 type = 777;
+	u32 v32 = 5, loc = (4u << 16) | 42;
+	u64 seq = 9, late = 3;
+	s32 pid = 1234;
+
+	memcpy(d, &type, 2);
+	memcpy(d + 8, &v32, 4);
+	memcpy(d + 12, &pid, 4);
+	memcpy(d + 16, &seq, 8);
+	memcpy(d + 24, &late, 8);
+	d[36] = UMS_VT_U32;
+	memcpy(d + 38, &loc, 4);
+	v32 = 42;
+	memcpy(d + 42, &v32, 4);
+	plugin_print(full, d, 46, "id=5 pid=1234 seq=9 value=42 late_ns=3",
+		     "plugin renders a sample");
+	plugin_print(old, d, 24, "kernel id=5 seq=9",
+		     "plugin: a missing field falls back to the kernel's format");
 }
 
 /* ---- helper modes ---- */
@@ -433,5 +499,6 @@ int main(int argc, char **argv)
 	test_values();
 	test_reassembly();
 	test_misc();
+	test_plugin_handlers();
 	return failures ? 1 : 0;
 }
