@@ -118,8 +118,8 @@ static int cmd_add(int argc, char **argv)
 						 "u32 u64 s8 s16 s32 s64 f32 f64 str)", optarg);
 			break;
 		case 'p':
-			if (cli_parse_duration(optarg, CLI_US, &period) || period < UMS_PERIOD_MIN_US ||
-			    period > UMS_PERIOD_MAX_US)
+			if (cli_parse_duration(optarg, CLI_US, &period) ||
+			    period < UMS_PERIOD_MIN_US || period > UMS_PERIOD_MAX_US)
 				return cli_usage_err(&cli_add, "bad --period '%s' (100us..1h, "
 						 "e.g. 500us, 1ms, 2s)", optarg);
 			break;
@@ -218,8 +218,8 @@ static int cmd_add(int argc, char **argv)
 	for (size_t i = 0; i < nregs; i++) {
 		if (strcmp(regs[i].name, name))
 			continue;
-		printf("added id=%" PRIu64 " name=%s pid=%" PRIu64 " addr=0x%" PRIx64 " len=%" PRIu64
-		       " type=%s%s\n", regs[i].id, name, pid, res.addr, len,
+		printf("added id=%" PRIu64 " name=%s pid=%" PRIu64 " addr=0x%" PRIx64
+		       " len=%" PRIu64 " type=%s%s\n", regs[i].id, name, pid, res.addr, len,
 		       ums_vtype_name((unsigned int)vtype), src);
 		free(regs);
 		goto out;

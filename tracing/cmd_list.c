@@ -68,10 +68,10 @@ static int cmd_list(int argc, char **argv)
 
 		cli_fmt_duration(per, sizeof(per), r[i].period_us);
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, r[i].addr);
-		printf("%4" PRIu64 " %-*s %*" PRId64 " %-18s %6" PRIu64 " %-4s %6s %-6s %9" PRIu64 " %7" PRIu64
-		       "  %.*s%s\n", r[i].id, (int)wname, r[i].name, (int)wpid, r[i].pid, addr,
-		       r[i].len, r[i].type, per, r[i].mode, r[i].samples, r[i].partial, w, shown,
-		       w < (int)strlen(shown) ? "..." : "");
+		printf("%4" PRIu64 " %-*s %*" PRId64 " %-18s %6" PRIu64 " %-4s %6s %-6s %9" PRIu64
+		       " %7" PRIu64 "  %.*s%s\n", r[i].id, (int)wname, r[i].name, (int)wpid,
+		       r[i].pid, addr, r[i].len, r[i].type, per, r[i].mode, r[i].samples,
+		       r[i].partial, w, shown, w < (int)strlen(shown) ? "..." : "");
 		free(v);
 	}
 	free(r);

@@ -25,9 +25,9 @@ static const char watch_usage[] =
 "usage: umsampler watch [NAME...] [--interval D] [--count N]\n"
 "  Show the latest value of each region (or of the regions whose name matches a NAME\n"
 "  glob), with the rate of change per second of numeric values, every interval\n"
-"  D (default 1s; at least 10ms: 500ms, 2s, 1m, a bare number is us).  On a terminal the view refreshes in place (q or Ctrl-C quits);\n"
-"  otherwise one timestamped block is printed per interval.  --count N stops after\n"
-"  N refreshes.\n";
+"  D (default 1s; at least 10ms: 500ms, 2s, 1m, a bare number is us).  On a\n"
+"  terminal the view refreshes in place (q or Ctrl-C quits); otherwise one\n"
+"  timestamped block is printed per interval.  --count N stops after N refreshes.\n";
 
 /* The last numeric value of a region, for its rate of change. */
 struct last_value {
