@@ -33,7 +33,7 @@
 /*
  * A subcommand: `umsampler NAME ...` runs run(argc, argv) with argv[0] = NAME and returns the
  * process exit status.  usage starts with "usage: umsampler NAME"; shortopts and longopts are
- * for cli_getopt() (both include h/--help).
+ * for cli_getopt() (both include h/--help).  Defined with CLI_COMMAND().
  */
 struct cli_command {
 	const char *name;
@@ -44,8 +44,24 @@ struct cli_command {
 	const struct option *longopts;
 };
 
-/* The long option every subcommand has; last entry of its longopts before the terminator. */
-#define CLI_OPT_HELP	{ "help", no_argument, NULL, 'h' }
+/* Long options of a subcommand: --NAME VALUE and --NAME, returned by cli_getopt() as c. */
+#define CLI_ARG(name, c)	{ name, required_argument, NULL, c }
+#define CLI_FLAG(name, c)	{ name, no_argument, NULL, c }
+
+/*
+ * Define subcommand NAME in its cmd_NAME.c: the descriptor cli_NAME, run by the file's static
+ * cmd_NAME() (declared here), with the usage text NAME_usage defined before, SHORTOPTS, the
+ * SUMMARY line and the long options after it (CLI_ARG/CLI_FLAG; --help is added).
+ */
+#define CLI_COMMAND(nm, shorts, summ, ...)						\
+	static int cmd_##nm(int argc, char **argv);					\
+	static const struct option nm##_opts[] = {					\
+		CLI_FLAG("help", 'h'), ##__VA_ARGS__, { 0 }				\
+	};										\
+	const struct cli_command cli_##nm = {						\
+		.name = #nm, .run = cmd_##nm, .summary = summ, .usage = nm##_usage,	\
+		.shortopts = shorts, .longopts = nm##_opts,				\
+	}
 
 extern const struct cli_command cli_add, cli_list, cli_del, cli_stats, cli_watch;
 extern const struct cli_command cli_record, cli_csv, cli_plot;

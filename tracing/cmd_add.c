@@ -66,24 +66,9 @@ static void default_name(const char *target, char *name)
 	}
 }
 
-static int cmd_add(int argc, char **argv);
-
-static const struct option add_opts[] = {
-	{ "len", required_argument, NULL, 'l' },
-	{ "type", required_argument, NULL, 't' },
-	{ "period", required_argument, NULL, 'p' },
-	{ "name", required_argument, NULL, 'n' },
-	{ "change", no_argument, NULL, 'c' },
-	{ "no-events", no_argument, NULL, 'E' },
-	{ "fault", no_argument, NULL, 'f' },
-	CLI_OPT_HELP,
-	{ 0 }
-};
-
-const struct cli_command cli_add = {
-	.name = "add", .run = cmd_add, .usage = add_usage, .shortopts = "h", .longopts = add_opts,
-	.summary = "add PID TARGET [opts]  sample a variable (symbol, member, 0xADDR)",
-};
+CLI_COMMAND(add, "h", "add PID TARGET [opts]  sample a variable (symbol, member, 0xADDR)",
+	CLI_ARG("len", 'l'), CLI_ARG("type", 't'), CLI_ARG("period", 'p'), CLI_ARG("name", 'n'),
+	CLI_FLAG("change", 'c'), CLI_FLAG("no-events", 'E'), CLI_FLAG("fault", 'f'));
 
 static int cmd_add(int argc, char **argv)
 {

@@ -20,18 +20,8 @@ static const char csv_usage[] =
 "  (perf record -e umsampler:sample -e umsampler:region -a); OUT (default stdout)\n"
 "  columns: " UMS_CSV_HEADER "\n";
 
-static int cmd_csv(int argc, char **argv);
-
-static const struct option csv_opts[] = {
-	{ "output", required_argument, NULL, 'o' },
-	CLI_OPT_HELP,
-	{ 0 }
-};
-
-const struct cli_command cli_csv = {
-	.name = "csv", .run = cmd_csv, .usage = csv_usage, .shortopts = "o:h",
-	.longopts = csv_opts, .summary = "csv ...                convert a recording to CSV",
-};
+CLI_COMMAND(csv, "o:h", "csv ...                convert a recording to CSV",
+	CLI_ARG("output", 'o'));
 
 static int csv_row(const struct ums_sample *s, void *arg)
 {

@@ -16,19 +16,8 @@ static const char del_usage[] =
 "  Delete regions by id or name, every region of a process, or all of them, in one\n"
 "  all-or-nothing batch.\n";
 
-static int cmd_del(int argc, char **argv);
-
-static const struct option del_opts[] = {
-	{ "pid", required_argument, NULL, 'p' },
-	{ "all", no_argument, NULL, 'a' },
-	CLI_OPT_HELP,
-	{ 0 }
-};
-
-const struct cli_command cli_del = {
-	.name = "del", .run = cmd_del, .usage = del_usage, .shortopts = "h", .longopts = del_opts,
-	.summary = "del ID|NAME...|--pid PID|--all   delete regions",
-};
+CLI_COMMAND(del, "h", "del ID|NAME...|--pid PID|--all   delete regions",
+	CLI_ARG("pid", 'p'), CLI_FLAG("all", 'a'));
 
 static int cmd_del(int argc, char **argv)
 {

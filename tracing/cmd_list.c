@@ -15,18 +15,8 @@ static const char list_usage[] =
 "  Regions as a table with the latest decoded value (values/NAME); values longer than\n"
 "  40 characters are cut unless --wide.\n";
 
-static int cmd_list(int argc, char **argv);
-
-static const struct option list_opts[] = {
-	{ "wide", no_argument, NULL, 'w' },
-	CLI_OPT_HELP,
-	{ 0 }
-};
-
-const struct cli_command cli_list = {
-	.name = "list", .run = cmd_list, .usage = list_usage, .shortopts = "wh",
-	.longopts = list_opts, .summary = "list                   regions and their latest values",
-};
+CLI_COMMAND(list, "wh", "list                   regions and their latest values",
+	CLI_FLAG("wide", 'w'));
 
 static int cmd_list(int argc, char **argv)
 {

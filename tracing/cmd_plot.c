@@ -53,20 +53,8 @@ static const char plot_usage[] =
 "  FILE: trace.dat or perf.data; NAME: regions to plot (default: every numeric\n"
 "  region); one panel per region, time in seconds from the first sample\n";
 
-static int cmd_plot(int argc, char **argv);
-
-static const struct option plot_opts[] = {
-	{ "output", required_argument, NULL, 'o' },
-	{ "title", required_argument, NULL, 't' },
-	{ "size", required_argument, NULL, 's' },
-	CLI_OPT_HELP,
-	{ 0 }
-};
-
-const struct cli_command cli_plot = {
-	.name = "plot", .run = cmd_plot, .usage = plot_usage, .shortopts = "o:t:s:h",
-	.longopts = plot_opts, .summary = "plot ...               plot a recording",
-};
+CLI_COMMAND(plot, "o:t:s:h", "plot ...               plot a recording",
+	CLI_ARG("output", 'o'), CLI_ARG("title", 't'), CLI_ARG("size", 's'));
 
 static struct plot_series *plot_series(struct plot_ctx *p, const struct ums_sample *smp)
 {

@@ -35,20 +35,8 @@ static const char record_usage[] =
 "  seconds) or while COMMAND runs; then: umsampler csv FILE, umsampler plot FILE -o\n"
 "  FILE.png.  The exit status is trace-cmd's.\n";
 
-static int cmd_record(int argc, char **argv);
-
-static const struct option record_opts[] = {
-	{ "output", required_argument, NULL, 'o' },
-	{ "duration", required_argument, NULL, 'd' },
-	CLI_OPT_HELP,
-	{ 0 }
-};
-
-const struct cli_command cli_record = {
-	.name = "record", .run = cmd_record, .usage = record_usage, .shortopts = "+o:d:h",
-	.longopts = record_opts,
-	.summary = "record ...             record umsampler events to a file",
-};
+CLI_COMMAND(record, "+o:d:h", "record ...             record umsampler events to a file",
+	CLI_ARG("output", 'o'), CLI_ARG("duration", 'd'));
 
 /* First character of a small file, or 0. */
 static char record_peek(const char *path)
@@ -161,19 +149,13 @@ static int cmd_record(int argc, char **argv)
 	pid_t pid, w;
 
 	while ((c = cli_getopt(&cli_record, argc, argv)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'd':
+		if (c == 'd')
 			dur = optarg;
-			if (cli_parse_duration(dur, CLI_SEC, &d))
-				return cli_usage_err(&cli_record, "bad duration '%s'", dur);
-			break;
-		default:
-			return cli_usage_err(&cli_record, NULL);
-		}
+		else
+			out = optarg;
 	}
+	if (dur && cli_parse_duration(dur, CLI_SEC, &d))
+		return cli_usage_err(&cli_record, "bad duration '%s'", dur);
 	if (optind < argc && dur)
 		return cli_usage_err(&cli_record, "give a duration or a command, not both");
 	tdir = tracefs_tracing_dir();

@@ -14,14 +14,7 @@ static const char stats_usage[] =
 "usage: umsampler stats\n"
 "  The sampler's counters (the module's stats file) and whether sampling is enabled.\n";
 
-static int cmd_stats(int argc, char **argv);
-
-static const struct option stats_opts[] = { CLI_OPT_HELP, { 0 } };
-
-const struct cli_command cli_stats = {
-	.name = "stats", .run = cmd_stats, .usage = stats_usage, .shortopts = "h",
-	.longopts = stats_opts, .summary = "stats                  sampler counters",
-};
+CLI_COMMAND(stats, "h", "stats                  sampler counters");
 
 static int cmd_stats(int argc, char **argv)
 {

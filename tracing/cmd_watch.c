@@ -205,19 +205,8 @@ static bool wait_until(const struct timespec *deadline, bool keys)
 	}
 }
 
-static int cmd_watch(int argc, char **argv);
-
-static const struct option watch_opts[] = {
-	{ "interval", required_argument, NULL, 'i' },
-	{ "count", required_argument, NULL, 'c' },
-	CLI_OPT_HELP,
-	{ 0 }
-};
-
-const struct cli_command cli_watch = {
-	.name = "watch", .run = cmd_watch, .usage = watch_usage, .shortopts = "h",
-	.longopts = watch_opts, .summary = "watch [NAME...]        live view of the latest values",
-};
+CLI_COMMAND(watch, "h", "watch [NAME...]        live view of the latest values",
+	CLI_ARG("interval", 'i'), CLI_ARG("count", 'c'));
 
 static int cmd_watch(int argc, char **argv)
 {

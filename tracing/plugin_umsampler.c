@@ -120,40 +120,17 @@ static char *plugin_value(unsigned int vtype, const u8 *data, size_t len, unsign
 	return buf;
 }
 
-/*
- * Read the numeric fields names[0..n-1] of rec into v[].  Returns 0, or -1 if one is missing
- * (nothing is written to s: the caller falls back to the kernel's format).
- */
-static int plugin_fields(struct trace_seq *s, struct tep_event *ev, struct tep_record *rec,
-			 const char *const *names, unsigned long long *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (tep_get_field_val(s, ev, names[i], rec, &v[i], 0))
-			return -1;
-	return 0;
-}
-
 /* The sample event's numeric fields, in the order of enum sample_field. */
 static const char *const sample_fields[] = { "id", "pid", "seq", "late_ns", "offset", "vtype",
 					     "flags" };
 enum sample_field { S_ID, S_PID, S_SEQ, S_LATE, S_OFFSET, S_VTYPE, S_FLAGS, S_NR };
 
-static int plugin_sample_handler(struct trace_seq *s, struct tep_record *rec,
-				 struct tep_event *ev, void *context)
+static void plugin_print_sample(struct trace_seq *s, const unsigned long long *f,
+				const void *data, int len)
 {
-	unsigned long long f[S_NR];
-	const struct plugin_region *r;
+	const struct plugin_region *r = plugin_known((u32)f[S_ID]);
 	char fl[32], *val;
-	const u8 *data;
-	int len = 0;
 
-	(void)context;
-	if (plugin_fields(s, ev, rec, sample_fields, f, S_NR))
-		return -1;
-	data = tep_get_field_raw(s, ev, "data", rec, &len, 0);
-	if (!data || len < 0)
-		return -1;
-	r = plugin_known((u32)f[S_ID]);
 	if (r)
 		trace_seq_printf(s, "name=%s", r->name);
 	else
@@ -167,7 +144,6 @@ static int plugin_sample_handler(struct trace_seq *s, struct tep_record *rec,
 		trace_seq_printf(s, " flags=%s",
 				 ums_flags_names(fl, sizeof(fl), (unsigned int)f[S_FLAGS], false));
 	trace_seq_printf(s, " late_ns=%llu", f[S_LATE]);
-	return 0;
 }
 
 /* The region event's numeric fields, in the order of enum region_field. */
@@ -176,19 +152,11 @@ static const char *const region_fields[] = { "id", "pid", "addr", "length", "per
 enum region_field { R_ID, R_PID, R_ADDR, R_LENGTH, R_PERIOD, R_VTYPE, R_MODE, R_OP, R_REASON,
 		    R_NR };
 
-static int plugin_region_handler(struct trace_seq *s, struct tep_record *rec,
-				 struct tep_event *ev, void *context)
+static void plugin_print_region(struct trace_seq *s, const unsigned long long *f,
+				const void *raw, int len)
 {
-	unsigned long long f[R_NR];
-	const char *name;
-	int len = 0;
+	const char *name = raw;
 
-	(void)context;
-	if (plugin_fields(s, ev, rec, region_fields, f, R_NR))
-		return -1;
-	name = tep_get_field_raw(s, ev, "name", rec, &len, 0);
-	if (!name || len < 0)
-		return -1;
 	if (f[R_OP] == UMS_REG_ADD || f[R_OP] == UMS_REG_SYNC || !plugin_known((u32)f[R_ID]))
 		plugin_learn((u32)f[R_ID], name, (size_t)len, (u8)f[R_VTYPE], f[R_LENGTH]);
 	trace_seq_printf(s, "op=%s id=%u name=%.*s pid=%d addr=0x%llx length=%llu period_us=%llu"
@@ -199,6 +167,48 @@ static int plugin_region_handler(struct trace_seq *s, struct tep_record *rec,
 			 ums_mode_name((unsigned int)f[R_MODE]));
 	if (f[R_REASON])
 		trace_seq_printf(s, " reason=%s", ums_reason_name((unsigned int)f[R_REASON]));
+}
+
+/* An event the plugin renders: its numeric fields, its array field and its printer. */
+struct plugin_event {
+	const char *name;
+	const char *const *fields;
+	size_t nfields;
+	const char *array;
+	void (*print)(struct trace_seq *s, const unsigned long long *f, const void *array,
+		      int len);
+};
+
+#define PLUGIN_MAX_FIELDS	16
+_Static_assert(S_NR <= PLUGIN_MAX_FIELDS && R_NR <= PLUGIN_MAX_FIELDS, "plugin_handler's f[]");
+
+static const struct plugin_event plugin_events[] = {
+	{ "sample", sample_fields, S_NR, "data", plugin_print_sample },
+	{ "region", region_fields, R_NR, "name", plugin_print_region },
+};
+
+#define PLUGIN_NEVENTS	(sizeof(plugin_events) / sizeof(plugin_events[0]))
+
+/*
+ * The handler of both events (context: its struct plugin_event).  A field missing from the
+ * record's format makes it return -1 without writing to s, so that libtraceevent prints the
+ * event with the kernel's own format instead.
+ */
+static int plugin_handler(struct trace_seq *s, struct tep_record *rec, struct tep_event *ev,
+			  void *context)
+{
+	const struct plugin_event *pe = context;
+	unsigned long long f[PLUGIN_MAX_FIELDS];
+	const void *array;
+	int len = 0;
+
+	for (size_t i = 0; i < pe->nfields; i++)
+		if (tep_get_field_val(s, ev, pe->fields[i], rec, &f[i], 0))
+			return -1;
+	array = tep_get_field_raw(s, ev, pe->array, rec, &len, 0);
+	if (!array || len < 0)
+		return -1;
+	pe->print(s, f, array, len);
 	return 0;
 }
 
@@ -207,20 +217,21 @@ static int plugin_region_handler(struct trace_seq *s, struct tep_record *rec,
 
 PLUGIN_EXPORT int TEP_PLUGIN_LOADER(struct tep_handle *tep)
 {
-	int ret;
+	for (size_t i = 0; i < PLUGIN_NEVENTS; i++) {
+		int ret = tep_register_event_handler(tep, -1, "umsampler", plugin_events[i].name,
+						     plugin_handler, (void *)&plugin_events[i]);
 
-	ret = tep_register_event_handler(tep, -1, "umsampler", "sample", plugin_sample_handler,
-					 NULL);
-	if (ret < 0)
-		return ret;
-	return tep_register_event_handler(tep, -1, "umsampler", "region", plugin_region_handler,
-					  NULL);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 PLUGIN_EXPORT int TEP_PLUGIN_UNLOADER(struct tep_handle *tep)
 {
-	tep_unregister_event_handler(tep, -1, "umsampler", "sample", plugin_sample_handler, NULL);
-	tep_unregister_event_handler(tep, -1, "umsampler", "region", plugin_region_handler, NULL);
+	for (size_t i = 0; i < PLUGIN_NEVENTS; i++)
+		tep_unregister_event_handler(tep, -1, "umsampler", plugin_events[i].name,
+					     plugin_handler, (void *)&plugin_events[i]);
 	plugin_forget_all();
 	return 0;
 }
