@@ -71,7 +71,7 @@ subtest 'userfaultfd: faults that never complete' => sub { SKIP: {
 	    "add pid=$upid addr=$v{counter} type=u32 name=ucnt period_us=10000\n");
 	cmp_ok(time - $t0, '<', 2, 'adding regions over userfaultfd memory returns promptly');
 
-	ok(wait_for(sub { (region_by_name('ufault') // {})->{samples} // 0 >= 3 }, 10),
+	ok(wait_for(sub { region_samples('ufault') >= 3 }, 10),
 	   'fault region over userfaultfd memory keeps being sampled');
 	my $s0 = region_by_name('norm')->{samples};
 	my $m0 = stats()->{missed};
@@ -123,7 +123,7 @@ subtest 'userfaultfd targets killed while sampled with fault' => sub { SKIP: {
 		my ($upid, $uout, $v) = uffd_target(qw(taskset -c 0));
 		skip "userfaultfd unavailable (exit $?)", 3 unless $v->{blocked};
 		ctl("add pid=$upid addr=$v->{blocked} len=8192 name=uk$i period_us=100 fault\n");
-		$sampled++ if wait_for(sub { (region_by_name("uk$i") // {})->{samples} // 0 >= 20 }, 5);
+		$sampled++ if wait_for(sub { region_samples("uk$i") >= 20 }, 10);
 		kill 'KILL', $upid;
 		unless (wait_for(sub { waitpid($upid, POSIX::WNOHANG()) == $upid }, 10)) {
 			$stuck++;
@@ -214,7 +214,7 @@ subtest 'fault over a FUSE file never answered' => sub { SKIP: {
 		ctl_errno($t->add_line('two', name => 'ffault', period_us => 10000, fault => 1) . "\n") == 0
 	});
 	is($rc, 0, sprintf('fuse: add with fault over the file returns (%.3f s)', $dt));
-	ok(wait_for(sub { (region_by_name('ffault') // {})->{samples} // 0 >= 10 }, 10),
+	ok(wait_for(sub { region_samples('ffault') >= 10 }, 10),
 	   'fuse: the fault region keeps being sampled');
 	my $r = region_by_name('ffault') // {};
 	is($r->{partial}, $r->{samples}, 'fuse: every sample partial (nothing is read in)');
@@ -228,7 +228,7 @@ subtest 'fault over a FUSE file never answered' => sub { SKIP: {
 	($dt, $rc) = timed(20, sub { ctl_errno("del name=ffault\n") == 0 && defined rd('stats') });
 	is($rc, 0, sprintf('fuse: del and stats return (%.3f s)', $dt));
 	ctl($t->add_line('two', name => 'ffault2', period_us => 10000, fault => 1) . "\n");
-	ok(wait_for(sub { (region_by_name('ffault2') // {})->{samples} // 0 >= 3 }, 10),
+	ok(wait_for(sub { region_samples('ffault2') >= 3 }, 10),
 	   'fuse: sampled again');
 	($dt, $rc) = timed(30, sub { system('rmmod', 'umsampler') == 0 });
 	is($rc, 0, sprintf('fuse: rmmod with the region active returns and unloads (%.3f s)', $dt));

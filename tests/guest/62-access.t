@@ -48,7 +48,7 @@ sub consent_withdrawn {
 	my ($what, $name, $cmd, $answer, $says, $reason) = @_;
 	my $t = Ums::target();
 	ctl($t->add_line('counter', name => $name) . "\n");
-	ok(wait_for(sub { (region_by_name($name) // {})->{samples} // 0 >= 2 }, 10), "$what: sampled");
+	ok(wait_for(sub { region_samples($name) >= 2 }, 10), "$what: sampled");
 	is($t->cmd($cmd), $answer, "$what: $says");
 	ok(wait_for(sub { !region_by_name($name) }, 10), "$what: its region is retired");
 	is(gone_reason($name), $reason, "$what: op=gone reason=$reason");
@@ -131,7 +131,7 @@ sub remapped {
 	my $t = Ums::target();
 	my $name = "rm_$what";
 	ctl($t->add_line('two', name => $name, period_us => 10000) . "\n");
-	ok(wait_for(sub { (region_by_name($name) // {})->{samples} // 0 >= 2 }, 10), "$what: sampled");
+	ok(wait_for(sub { region_samples($name) >= 2 }, 10), "$what: sampled");
 	my $id = region_by_name($name)->{id};
 	my $ans = $t->cmd("$cmd two");
 	trace_on(region => undef, sample => "id == $id");
@@ -169,7 +169,7 @@ subtest 'MADV_DONTDUMP memory refused' => sub {
 subtest 'a hardware memory error in a watched page' => sub { SKIP: {
 	my $t = Ums::target();
 	ctl($t->add_line('two', name => 'poison', period_us => 10000) . "\n");
-	ok(wait_for(sub { (region_by_name('poison') // {})->{samples} // 0 >= 2 }, 10), 'poison: sampled');
+	ok(wait_for(sub { region_samples('poison') >= 2 }, 10), 'poison: sampled');
 	my $ans = $t->cmd('hwpoison two');
 	skip "MADV_HWPOISON: $ans", 4 unless $ans =~ /^ok hwpoison/;
 	note($ans);
@@ -179,7 +179,7 @@ subtest 'a hardware memory error in a watched page' => sub { SKIP: {
 	my $unmapped = wait_for(sub { !pagemap_present($t->pid, $t->{var}{two}{addr}) }, 2);
 	note('poisoned page ' . ($unmapped ? 'unmapped' : 'still mapped') . ' in the target');
 	my $s0 = region_by_name('poison')->{samples};
-	ok(wait_for(sub { (region_by_name('poison') // {})->{samples} // 0 >= $s0 + 5 }, 10),
+	ok(wait_for(sub { region_samples('poison') >= $s0 + 5 }, 10),
 	   'poison: still sampled');
 	my $raw = rd('raw/poison') // '';
 	is(substr($raw, 4096), substr(rd_initial(), 4096), 'poison: the other page reads exactly');
@@ -197,7 +197,7 @@ subtest 'protection keys' => sub { SKIP: {
 	my $ans = $t->cmd('pkey two');
 	skip "no protection keys: $ans", 3 unless $ans =~ /^ok pkey/;
 	ctl($t->add_line('two', name => 'pkey', period_us => 10000) . "\n");
-	ok(wait_for(sub { (region_by_name('pkey') // {})->{samples} // 0 >= 3 }, 10), 'pkey: sampled');
+	ok(wait_for(sub { region_samples('pkey') >= 3 }, 10), 'pkey: sampled');
 	is(region_by_name('pkey')->{partial}, 0, 'pkey: never partial');
 	is(rd('raw/pkey'), rd_initial(), 'pkey: the bytes the target holds behind its key');
 	ctl("del name=pkey\n");

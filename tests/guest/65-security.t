@@ -214,7 +214,7 @@ subtest 'kernel addresses, vsyscall, vvar, vdso' => sub {
 		is(errname(ctl_errno(sprintf("add pid=%d addr=0x%x len=%d name=vdso period_us=10000\n",
 					     $PO, $vdso->[0], $len))), 'OK',
 		   '[vdso] is allowed (user-readable code of the target, same in every process)');
-		ok(wait_for(sub { (region_by_name('vdso') // {})->{samples} // 0 >= 1 }, 5), '[vdso] sampled');
+		ok(wait_for(sub { region_samples('vdso') >= 1 }, 5), '[vdso] sampled');
 		my $raw = rd('raw/vdso') // '';
 		is(substr($raw, 0, 4), "\x7fELF", '[vdso] bytes start with the ELF magic');
 		my $mem = '';

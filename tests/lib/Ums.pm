@@ -316,9 +316,16 @@ sub reap_target {
 # --- regions, snapshot, sampler state, trace-event text, pagemap (shared by the
 # value, trace, mode and safety tests) ---------------------------------------
 
-push @EXPORT, qw(region_by_name set_enabled wait_quiet snapshot event_fields pagemap_present);
+push @EXPORT, qw(region_by_name region_samples set_enabled wait_quiet snapshot event_fields pagemap_present);
 
 sub region_by_name { my ($n) = @_; my ($r) = grep { $_->{name} eq $n } regions(); return $r }
+
+# Samples taken of the region named $n so far; 0 while it does not exist.
+sub region_samples {
+	my ($n) = @_;
+	my $r = region_by_name($n);
+	return $r ? $r->{samples} // 0 : 0;
+}
 
 push @EXPORT, qw(sampler_threads);
 
