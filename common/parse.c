@@ -9,6 +9,7 @@
  * Grammar (one command per line, tokens separated by spaces/tabs):
  *   PID ADDR LEN
  *   add pid=PID addr=ADDR [len=LEN] [period_us=N] [type=T] [name=NAME] [mode=M] [fault]
+ *       [mirror]
  *   del ID | del pid=PID | del name=NAME
  *   clear | sync
  * Blank lines and '#' comments are ignored; a trailing '\r' is ignored.
@@ -44,12 +45,13 @@ static const char * const ums_op_names[UMS_OP_NR] = {
 
 /* Keys of the add command; also the bit numbers of the "seen" mask. */
 enum { UMS_K_PID, UMS_K_ADDR, UMS_K_LEN, UMS_K_PERIOD, UMS_K_TYPE, UMS_K_NAME, UMS_K_MODE,
-	UMS_K_FAULT, UMS_K_NR };
+	UMS_K_FAULT, UMS_K_MIRROR, UMS_K_NR };
 
 static const char * const ums_key_names[UMS_K_NR] = {
 	[UMS_K_PID] = "pid", [UMS_K_ADDR] = "addr", [UMS_K_LEN] = "len",
 	[UMS_K_PERIOD] = "period_us", [UMS_K_TYPE] = "type", [UMS_K_NAME] = "name",
 	[UMS_K_MODE] = "mode", [UMS_K_FAULT] = "fault",
+	[UMS_K_MIRROR] = "mirror",
 };
 
 /**
@@ -600,21 +602,26 @@ static int ums_add_kv(const struct ums_tok *t, unsigned int *seen, const struct 
 	u64 x;
 
 	if (!ums_split_kv(t, &k, &v)) {
-		if (ums_tok_eq(t->s, t->n, "fault")) {
-			if (*seen & (1U << UMS_K_FAULT))
+		/* Bare keys: `fault`, `mirror`. */
+		key = ums_find_key(t);
+		if (key == UMS_K_FAULT || key == UMS_K_MIRROR) {
+			if (*seen & (1U << key))
 				return ums_word_err(perr, line, "duplicate key ", t, "");
-			*seen |= 1U << UMS_K_FAULT;
-			cmd->fault = true;
+			*seen |= 1U << key;
+			if (key == UMS_K_FAULT)
+				cmd->fault = true;
+			else
+				cmd->mirror = true;
 			return 0;
 		}
 		return ums_word_err(perr, line, "unexpected word ", t,
-				    " (expected key=value or 'fault')");
+				    " (expected key=value, 'fault' or 'mirror')");
 	}
 	key = ums_find_key(&k);
 	if (key < 0)
 		return ums_word_err(perr, line, "unknown key ", &k, "");
-	if (key == UMS_K_FAULT)
-		return ums_word_err(perr, line, "key ", &k, " takes no value (use bare 'fault')");
+	if (key == UMS_K_FAULT || key == UMS_K_MIRROR)
+		return ums_word_err(perr, line, "key ", &k, " takes no value (use it bare)");
 	if (*seen & (1U << key))
 		return ums_word_err(perr, line, "duplicate key ", &k, "");
 	*seen |= 1U << key;

@@ -161,21 +161,40 @@ static pid_t dbgfs_pid(const struct ums_region *r)
 	return pid_nr_ns(r->target->pid, task_active_pid_ns(current));
 }
 
+#define DBGFS_PATH_NAME_(sfx, name)	[UMS_PATH_##sfx] = #name,
+static const char * const dbgfs_path_names[UMS_PATH_NR] = { UMS_PATHS(DBGFS_PATH_NAME_) };
+#define DBGFS_MIRROR_NAME_(sfx, name)	[UMS_MIRROR_##sfx] = #name,
+static const char * const dbgfs_mirror_names[UMS_MIRROR_NR] = {
+	UMS_MIRROR_STATES(DBGFS_MIRROR_NAME_)
+};
+
+/* The mirror state and the path of the latest sample, as `regions` and `snapshot` show them. */
+static const char *dbgfs_path(struct ums_region *r)
+{
+	return dbgfs_path_names[READ_ONCE(r->path) % UMS_PATH_NR];
+}
+
+static const char *dbgfs_mirror(struct ums_region *r)
+{
+	return dbgfs_mirror_names[ums_mirror_state(r)];
+}
+
 static int dbgfs_regions_show(struct seq_file *m, void *v)
 {
 	struct ums_region *r;
 
 	if (v == &ums_regions) {
-		seq_puts(m, "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED\n");
+		seq_puts(m, "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH\n");
 		return 0;
 	}
 	r = list_entry(v, struct ums_region, node);
 	if (!ums_region_visible(r))
 		return 0;
-	seq_printf(m, "%u %d 0x%llx %llu %u %s %s %s %llu %llu %llu\n", r->id, dbgfs_pid(r),
+	seq_printf(m, "%u %d 0x%llx %llu %u %s %s %s %llu %llu %llu %s %s\n", r->id, dbgfs_pid(r),
 		   r->addr, r->len, r->period_us, ums_vtype_name(r->vtype),
 		   ums_mode_name(r->mode), r->name,
-		   READ_ONCE(r->nr_samples), READ_ONCE(r->nr_partial), READ_ONCE(r->nr_emitted));
+		   READ_ONCE(r->nr_samples), READ_ONCE(r->nr_partial), READ_ONCE(r->nr_emitted),
+		   dbgfs_mirror(r), dbgfs_path(r));
 	return 0;
 }
 
@@ -225,6 +244,7 @@ static int dbgfs_snapshot_show(struct seq_file *m, void *v)
 		   r->id, r->name, dbgfs_pid(r), s.seq, s.time_ns, s.late_ns,
 		   ums_vtype_name(r->vtype));
 	seq_puts(m, ums_flags_names(flags, sizeof(flags), s.flags, true));
+	seq_printf(m, " mirror=%s path=%s", dbgfs_mirror(r), dbgfs_path(r));
 	/* hex regions: the hexdump is the value. */
 	if (s.seq && r->vtype != UMS_VT_HEX) {
 		ums_render_value(text, vsize, r->vtype, data, r->len, s.flags & UMS_F_PARTIAL);
@@ -248,20 +268,38 @@ static const struct seq_operations dbgfs_snapshot_sops = {
 };
 DEFINE_SEQ_ATTRIBUTE(dbgfs_snapshot);
 
+/* A reading of struct ums_mirror_stats. */
+struct dbgfs_mirror_stats {
+	s64 samples, bytes, emitted, missed, builds, handbacks, late_max_ns;
+};
+
+static void dbgfs_mirror_stats(struct dbgfs_mirror_stats *ms)
+{
+	ms->samples = atomic64_read(&ums_mirror_stats.samples);
+	ms->bytes = atomic64_read(&ums_mirror_stats.bytes);
+	ms->emitted = atomic64_read(&ums_mirror_stats.emitted);
+	ms->missed = atomic64_read(&ums_mirror_stats.missed);
+	ms->builds = atomic64_read(&ums_mirror_stats.builds);
+	ms->handbacks = atomic64_read(&ums_mirror_stats.handbacks);
+	ms->late_max_ns = atomic64_read(&ums_mirror_stats.late_max_ns);
+}
+
 static int dbgfs_stats_show(struct seq_file *m, void *v)
 {
+	struct dbgfs_mirror_stats mst, *ms = &mst;
 	unsigned int regions, targets;
 
+	dbgfs_mirror_stats(ms);
 	mutex_lock(&ums_ctl_lock);
 	regions = ums_nr_regions;
 	targets = ums_nr_targets;
 	mutex_unlock(&ums_ctl_lock);
 	seq_printf(m, "ticks %llu\n", READ_ONCE(ums_stats.ticks));
-	seq_printf(m, "samples %llu\n", READ_ONCE(ums_stats.samples));
-	seq_printf(m, "bytes %llu\n", READ_ONCE(ums_stats.bytes));
+	seq_printf(m, "samples %llu\n", READ_ONCE(ums_stats.samples) + (u64)ms->samples);
+	seq_printf(m, "bytes %llu\n", READ_ONCE(ums_stats.bytes) + (u64)ms->bytes);
 	seq_printf(m, "partial %llu\n", READ_ONCE(ums_stats.partial));
-	seq_printf(m, "emitted %llu\n", READ_ONCE(ums_stats.emitted));
-	seq_printf(m, "missed %llu\n", READ_ONCE(ums_stats.missed));
+	seq_printf(m, "emitted %llu\n", READ_ONCE(ums_stats.emitted) + (u64)ms->emitted);
+	seq_printf(m, "missed %llu\n", READ_ONCE(ums_stats.missed) + (u64)ms->missed);
 	seq_printf(m, "late_max_ns %llu\n", READ_ONCE(ums_stats.late_max_ns));
 	seq_printf(m, "late_p99_ns %llu\n", umsd_late_p99());
 	seq_printf(m, "regions %u\n", regions);
@@ -272,6 +310,14 @@ static int dbgfs_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "spans %llu\n", READ_ONCE(ums_stats.spans));
 	seq_printf(m, "busy %llu\n", READ_ONCE(ums_stats.busy));
 	seq_printf(m, "poisoned %llu\n", READ_ONCE(ums_stats.poisoned));
+	seq_printf(m, "mirror_samples %lld\n", ms->samples);
+	seq_printf(m, "mirror_bytes %lld\n", ms->bytes);
+	seq_printf(m, "mirror_emitted %lld\n", ms->emitted);
+	seq_printf(m, "mirror_missed %lld\n", ms->missed);
+	seq_printf(m, "mirror_builds %lld\n", ms->builds);
+	seq_printf(m, "mirror_handbacks %lld\n", ms->handbacks);
+	seq_printf(m, "mirror_late_max_ns %lld\n", ms->late_max_ns);
+	seq_printf(m, "mirror_late_p99_ns %llu\n", ums_mirror_late_p99());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(dbgfs_stats);

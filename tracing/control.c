@@ -168,7 +168,11 @@ int ums_regions(struct ums_region **out, size_t *np)
 		for (int i = 0; i < ncols && f; i++, f = strtok_r(NULL, " ", &s2)) {
 			uint64_t x = 0;
 			const char *k = cols[i];
-			bool num = strcmp(k, "TYPE") && strcmp(k, "MODE") && strcmp(k, "NAME");
+			/* Text columns, and columns this CLI does not know (MIRROR, PATH): not numbers. */
+			bool num = !strcmp(k, "ID") || !strcmp(k, "PID") || !strcmp(k, "ADDR") ||
+				   !strcmp(k, "LEN") || !strcmp(k, "PERIOD_US") ||
+				   !strcmp(k, "SAMPLES") || !strcmp(k, "PARTIAL") ||
+				   !strcmp(k, "EMITTED");
 
 			if (num && parse_u64_field(f, &x)) {
 				bad = 1;

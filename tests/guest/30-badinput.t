@@ -23,7 +23,7 @@ $SIG{__WARN__} = sub { warn @_ unless $_[0] =~ /^Hexadecimal number > 0xffffffff
 my $T0 = time;
 my $MAX_REGIONS = 8;
 my $BAD = "$FindBin::Bin/../data/bad-lines.txt";
-my $HDR = "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED\n";
+my $HDR = "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH\n";
 
 ums_unload() if ums_loaded();
 ok(ums_load("max_regions=$MAX_REGIONS"), "insmod max_regions=$MAX_REGIONS");
