@@ -322,11 +322,8 @@ void ums_mirror_destroy(struct ums_region *r)
 	lockdep_assert_held(&ums_ctl_lock);
 	if (!m)
 		return;
-	raw_spin_lock_irq(&m->lock);
-	m->on = false;
-	raw_spin_unlock_irq(&m->lock);
 	/* Not re-armed: the callback re-arms only while on, the thread no longer sees @r. */
-	hrtimer_cancel(&m->timer);
+	ums_mirror_suspend(r);
 	mmu_interval_notifier_remove(&m->notifier);
 	ums_mirror_reserved -= r->len;
 	r->mirror = NULL;
@@ -410,12 +407,13 @@ void ums_mirror_build(struct ums_region *r, struct mm_struct *mm, u32 flags)
 }
 
 /**
- * ums_mirror_suspend() - hand @r back to the thread (sampling paused)
+ * ums_mirror_suspend() - hand @r back to the thread (sampling paused, or @r going away)
  * @r:	a region
  *
  * Afterwards the timer neither runs nor is queued, so the thread may change
- * @r's deadline (umsd_realign()).
- * Context: the sampler thread, ums_lock held; may sleep.
+ * @r's deadline (umsd_realign()). Only the thread turns it on again.
+ * Context: process context (the sampler thread with ums_lock held, or
+ * ums_mirror_destroy()); may sleep.
  */
 void ums_mirror_suspend(struct ums_region *r)
 {
