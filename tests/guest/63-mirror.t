@@ -13,6 +13,7 @@
 #    /proc/PID/mem reads afterwards (zeroes and `partial` where nothing
 #    readable is mapped): never a byte of a page the target no longer maps;
 #  - a page absent at the add (never touched) is mirrored once it appears;
+#  - pausing sampling stops the mirrors too, resuming hands them back;
 #  - bad input: `mirror` twice (EINVAL), over mirror_budget alone (E2BIG) or
 #    with the other mirrored regions (ENOSPC);
 #  - rmmod with mirrored regions active is clean (the log scanner fails the
@@ -281,6 +282,17 @@ trace_off();
 	is($why{mx} // '', 'exit', 'exit: op=gone reason=exit');
 	trace_off();
 	$e->kill;
+}
+
+# --- pause and resume ---------------------------------------------------------------------
+{
+	ok(mirror_on('mcnt'), 'mirrored before the pause');
+	is(set_enabled(0), 0, 'sampling paused');
+	ok(wait_for(sub { region_field('mcnt', 'mirror') eq 'stale' }, 10),
+	   'a pause hands the mirror back to the (paused) thread');
+	ok(wait_quiet(), 'no sample is taken while paused, by either path');
+	is(set_enabled(1), 0, 'sampling resumed');
+	ok(mirror_on('mcnt'), 'the thread samples it and hands it to the mirror again');
 }
 
 # --- rmmod with mirrors on ---------------------------------------------------------------
