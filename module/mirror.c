@@ -63,6 +63,7 @@
 #include <linux/hrtimer.h>
 #include <linux/math64.h>
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
 #include <linux/mmu_notifier.h>
 #include <linux/pid.h>
 #include <linux/rcupdate.h>
@@ -257,8 +258,8 @@ out:
  * @err:	receives the reason on failure
  * @errsz:	size of @err
  *
- * Context: process context, ums_ctl_lock held; may sleep (the first notifier
- * of an mm takes its mmap lock for writing).
+ * Context: process context, ums_ctl_lock held; may sleep (takes the mm's
+ * mmap lock for writing, killably: -EINTR).
  * Return: 0; -E2BIG if r->len exceeds mirror_budget; -ENOSPC if all mirrored
  * regions together would; -ENOMEM; or the notifier's error.
  */
@@ -293,9 +294,18 @@ int ums_mirror_new(struct ums_region *r, struct mm_struct *mm, unsigned int line
 	m->start = start;
 	m->nr_pages = nr;
 	ums_hrtimer_setup(&m->timer, ums_mirror_fire, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
-	/* Removed by ums_mirror_destroy(); holds its own mmgrab() until then. */
-	ret = mmu_interval_notifier_insert(&m->notifier, mm, start, (unsigned long)nr << PAGE_SHIFT,
-					   &ums_mirror_ops);
+	/*
+	 * The first notifier of an mm needs its mmap lock for writing: waited
+	 * for killably, like the add's own read lock (registry.c).
+	 */
+	ret = mmap_write_lock_killable(mm);
+	if (!ret) {
+		/* Removed by ums_mirror_destroy(); holds its own mmgrab() until then. */
+		ret = mmu_interval_notifier_insert_locked(&m->notifier, mm, start,
+							  (unsigned long)nr << PAGE_SHIFT,
+							  &ums_mirror_ops);
+		mmap_write_unlock(mm);
+	}
 	if (ret) {
 		snprintf(err, errsz, "line %u: mirror: cannot watch the range: %d", line, ret);
 		kfree(m);
