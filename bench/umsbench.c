@@ -26,6 +26,11 @@
  * competes with the workload or the event consumer for a CPU; the reader's
  * CPU time is reported separately (and its interference shows as slowdown).
  *
+ * Whole-machine cost: a SCHED_IDLE spinner on every CPU counts loops through
+ * the baseline and the window; machine_ns is what they (and the targets' work
+ * rate) lost, which includes hard-irq time schedstat never charges to the
+ * sampler (see machine_lost_ns()).
+ *
  * Lateness has one definition for every contender: time at which a region's
  * copy completed minus its scheduled (absolute, period-aligned) deadline -
  * what umsampler puts in the event's late_ns.
@@ -65,8 +70,17 @@ struct tshm {
 	volatile int pid;
 };
 
+/* One SCHED_IDLE spinner per CPU counts its loops; its own cache line. */
+struct spin {
+	volatile uint64_t loops;
+	char pad[56];
+};
+
+#define MAX_CPU		64
+
 struct shm {
-	volatile int stop, measuring, ready;
+	struct spin spin[MAX_CPU];
+	volatile int stop, measuring, ready, spin_stop;
 	volatile int err;
 	/* poller */
 	volatile uint64_t samples, missed, periods;
@@ -84,7 +98,7 @@ static int win_ms = 1000, base_ms = 500, warm_ms = 300, pace_us;
 static const char *cont = "pvr", *ko, *extra = "";
 static int cpu_tgt, cpu_smp, ncpu;
 static pid_t tpids[MAX_T];
-static pid_t helper = -1, reader = -1;
+static pid_t helper = -1, reader = -1, spinners[MAX_CPU];
 static int fifo;
 
 static void set_fifo(pid_t pid)
@@ -276,6 +290,74 @@ static void target_main(int k)
 			nanosleep(&ts, NULL);
 		}
 	}
+}
+
+/*
+ * The whole-machine cost of a contender: a SCHED_IDLE task on every CPU spins
+ * and counts; what a contender costs anyone (its own run time, hard-irq time
+ * that schedstat does not see, mm switches, cache and TLB misses it causes)
+ * is time these spinners do not get. Compared with the baseline window.
+ */
+static void spinner_main(int cpu)
+{
+	struct sched_param sp = { 0 };
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	pin(0, cpu);
+	if (sched_setscheduler(0, SCHED_IDLE, &sp))
+		_exit(3);
+	while (!S->spin_stop)
+		S->spin[cpu].loops++;
+	_exit(0);
+}
+
+static void spin_read(uint64_t *v)
+{
+	int c;
+
+	for (c = 0; c < ncpu; c++)
+		v[c] = S->spin[c].loops;
+}
+
+/*
+ * CPU ns the machine lost in the window: on each CPU, the spinner's loop rate
+ * against its baseline, times the share of that CPU it had in the baseline
+ * (its schedstat time then: ~1 on the sampler's CPU, ~0 where the targets
+ * spin; hard-irq time in the baseline is only the tick); plus the work rate
+ * the targets lost, times the CPU share they had in the baseline. Signed:
+ * noise averages out over repetitions instead of biasing up.
+ */
+static double machine_lost_ns(const uint64_t (*loops)[MAX_CPU], const double *share,
+			      double base_s, double win_s, double rate_b, double rate_s,
+			      double tgt_share)
+{
+	double lost = 0, rb, rw;
+	int c;
+
+	for (c = 0; c < ncpu; c++) {
+		rb = (double)(loops[1][c] - loops[0][c]) / base_s;
+		rw = (double)(loops[3][c] - loops[2][c]) / win_s;
+		if (rb > 0)
+			lost += (1 - rw / rb) * win_s * 1e9 * share[c];
+	}
+	if (rate_b > 0)
+		lost += (1 - rate_s / rate_b) * win_s * 1e9 * tgt_share;
+	return lost;
+}
+
+static uint64_t tgt_cpu_sum(void)
+{
+	uint64_t s = 0;
+	int k;
+
+	for (k = 0; k < T; k++)
+		s += task_cpu_ns(tpids[k]);
+	return s;
+}
+
+static uint64_t spin_cpu(int c)
+{
+	return spinners[c] > 0 ? task_cpu_ns(spinners[c]) : 0;
 }
 
 static uint64_t work_sum(void)
@@ -587,6 +669,13 @@ static void cleanup(void)
 	for (k = 0; k < T; k++)
 		if (tpids[k] > 0)
 			waitpid(tpids[k], NULL, 0);
+	if (S)
+		S->spin_stop = 1;
+	for (k = 0; k < ncpu && k < MAX_CPU; k++)
+		if (spinners[k] > 0) {
+			waitpid(spinners[k], NULL, 0);
+			spinners[k] = 0;
+		}
 }
 
 static void usage(void)
@@ -602,7 +691,8 @@ int main(int argc, char **argv)
 	uint64_t w0, w1, cpu0 = 0, cpu1 = 0, tk0 = 0, tk1 = 0, t0, t1, wb0, wb1, tb0, tb1;
 	uint64_t s0 = 0, s1 = 0, m0 = 0, m1 = 0, rc0 = 0, rc1 = 0, ucpu = 0, uatt = 0, uspan = 0;
 	uint64_t lost0 = 0, lost1 = 0, p50 = 0, p99 = 0, pmax = 0, setup_ns;
-	double win_s, req, rate_b, rate_s;
+	double win_s, req, rate_b, rate_s, share[MAX_CPU], base_s, tgt_share, mach_ns;
+	uint64_t loops[4][MAX_CPU], sc0[MAX_CPU], tc0;
 	char stats0[2048], stats1[2048], cmd[512], b[512];
 	pid_t smp_pid;
 	struct rlimit rl = { 65536, 65536 };
@@ -635,6 +725,8 @@ int main(int argc, char **argv)
 	floor_ = !strcmp(cont, "floor");
 	setrlimit(RLIMIT_NOFILE, &rl);
 	ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu > MAX_CPU)
+		ncpu = MAX_CPU;
 	cpu_tgt = 0;
 	cpu_smp = ncpu > 1 ? 1 : 0;
 	pin(0, cpu_smp);
@@ -658,13 +750,30 @@ int main(int argc, char **argv)
 		sleep_ms(1);
 	}
 
+	for (k = 0; k < ncpu; k++) {
+		spinners[k] = fork();
+		if (spinners[k] < 0)
+			die("fork: %s", strerror(errno));
+		if (!spinners[k])
+			spinner_main(k);
+	}
+
 	/* baseline work rate, no sampler */
 	sleep_ms(warm_ms / 2);
+	for (k = 0; k < ncpu; k++)
+		sc0[k] = spin_cpu(k);
+	tc0 = tgt_cpu_sum();
+	spin_read(loops[0]);
 	wb0 = work_sum();
 	tb0 = now_ns();
 	sleep_ms(base_ms);
+	spin_read(loops[1]);
 	wb1 = work_sum();
 	tb1 = now_ns();
+	base_s = (double)(tb1 - tb0) / 1e9;
+	for (k = 0; k < ncpu; k++)
+		share[k] = (double)(spin_cpu(k) - sc0[k]) / (base_s * 1e9);
+	tgt_share = (double)(tgt_cpu_sum() - tc0) / (base_s * 1e9);
 
 	/* start the contender */
 	if (is_ums) {
@@ -728,6 +837,7 @@ int main(int argc, char **argv)
 	if (is_ums && !rd_file(DBG "/stats", stats0, sizeof(stats0)))
 		die("read stats");
 	S->measuring = 1;
+	spin_read(loops[2]);
 	w0 = work_sum();
 	cpu0 = task_cpu_ns(smp_pid);
 	tk0 = task_ticks_ns(smp_pid);
@@ -736,6 +846,7 @@ int main(int argc, char **argv)
 	t0 = now_ns();
 	sleep_ms(win_ms);
 	t1 = now_ns();
+	spin_read(loops[3]);
 	cpu1 = task_cpu_ns(smp_pid);
 	tk1 = task_ticks_ns(smp_pid);
 	w1 = work_sum();
@@ -784,6 +895,7 @@ int main(int argc, char **argv)
 	req = win_s * 1e6 / P * T * R;
 	rate_b = (double)(wb1 - wb0) / ((double)(tb1 - tb0) / 1e9);
 	rate_s = (double)(w1 - w0) / win_s;
+	mach_ns = machine_lost_ns(loops, share, base_s, win_s, rate_b, rate_s, tgt_share);
 	if (trace) {
 		p50 = hpct(S->rhist, 0.50);
 		p99 = hpct(S->rhist, 0.99);
@@ -805,12 +917,14 @@ int main(int argc, char **argv)
 	       " cpu_per_sample_ns=%.1f late_p50_ns=%s late_p99_ns=%" PRIu64 " late_max_ns=%" PRIu64
 	       " rate_base=%.0f rate_samp=%.0f slowdown_pct=%.3f ums_cpu_ns=%" PRIu64
 	       " ums_attach_ns=%" PRIu64 " ums_spans=%" PRIu64 " rec_cpu_ns=%" PRIu64 " events=%" PRIu64
-	       " ev_samples=%" PRIu64 " ev_lost=%" PRIu64 " setup_ms=%.0f pace_us=%d %s\n",
+	       " ev_samples=%" PRIu64 " ev_lost=%" PRIu64 " setup_ms=%.0f pace_us=%d"
+	       " machine_ns=%.0f machine_per_sample_ns=%.1f spin_share=%.3f,%.3f tgt_share=%.3f %s\n",
 	       cont, fifo ? "+fifo" : "", T, R, L, P, ncpu, win_s, req, s1 - s0, m1 - m0, cpu1 - cpu0, tk1 - tk0,
 	       (double)(cpu1 - cpu0) / (double)(s1 - s0),
 	       (is_ums && !trace) ? "NA" : (snprintf(b, sizeof(b), "%" PRIu64, p50), b),
 	       p99, pmax, rate_b, rate_s, rate_b > 0 ? (rate_b - rate_s) * 100.0 / rate_b : 0.0,
 	       ucpu, uatt, uspan, rc1 - rc0, S->ev, S->ev_samples, lost1 - lost0,
-	       (double)setup_ns / 1e6, pace_us, extra);
+	       (double)setup_ns / 1e6, pace_us, mach_ns, mach_ns / (double)(s1 - s0), share[0],
+	       ncpu > 1 ? share[1] : 0.0, tgt_share, extra);
 	return 0;
 }

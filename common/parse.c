@@ -201,81 +201,60 @@ bool ums_name_valid(const char *name)
 	return !ums_name_dots(name, n) && !ums_name_reserved(name, n);
 }
 
-/* ---- error message builder: bounded, always NUL-terminated ---- */
+/* ---- error reports: one formatted message per bad line ---- */
 
-struct ums_mb {
-	char *buf;
-	size_t size;
-	size_t pos;
-};
-
-static void ums_mb_putc(struct ums_mb *mb, char c)
+/**
+ * ums_perr_set() - report why a control line is refused
+ * @perr:	the report to fill
+ * @err:	negative errno the write fails with
+ * @line:	1-based line number within the write
+ * @fmt:	printf format of the reason (after the "line N: " prefix)
+ *
+ * The one place a parse or apply error's text is made, for the parser and the module
+ * (registry.c) alike.  The message is truncated to fit, never overflows.
+ *
+ * Return: @err, so that callers can write ``return ums_perr_set(...)``.
+ */
+int ums_perr_set(struct ums_perr *perr, int err, unsigned int line, const char *fmt, ...)
 {
-	if (mb->pos + 1 < mb->size) {
-		mb->buf[mb->pos++] = c;
-		mb->buf[mb->pos] = '\0';
-	}
-}
-
-static void ums_mb_str(struct ums_mb *mb, const char *s)
-{
-	while (*s)
-		ums_mb_putc(mb, *s++);
-}
-
-static void ums_mb_u64(struct ums_mb *mb, u64 v)
-{
-	char tmp[20];
-	int i = 0;
-
-	do {
-		tmp[i++] = (char)('0' + ums_div_u32(&v, 10));
-	} while (v);
-	while (i)
-		ums_mb_putc(mb, tmp[--i]);
-}
-
-static void ums_mb_x64(struct ums_mb *mb, u64 v)
-{
-	static const char hex[] = "0123456789abcdef";
-	int shift = 60;
-
-	ums_mb_str(mb, "0x");
-	while (shift > 0 && !((v >> shift) & 0xf))
-		shift -= 4;
-	for (; shift >= 0; shift -= 4)
-		ums_mb_putc(mb, hex[(v >> shift) & 0xf]);
-}
-
-/* Quote user text: at most UMS_TOK_SHOW bytes, non-printables replaced by '?'. */
-static void ums_mb_tok(struct ums_mb *mb, const char *s, size_t n)
-{
-	size_t i;
-
-	ums_mb_putc(mb, '\'');
-	for (i = 0; i < n && i < UMS_TOK_SHOW; i++) {
-		char c = s[i];
-
-		ums_mb_putc(mb, (c >= 0x20 && c <= 0x7e) ? c : '?');
-	}
-	if (n > UMS_TOK_SHOW)
-		ums_mb_str(mb, "...");
-	ums_mb_putc(mb, '\'');
-}
-
-/* Start an error report: sets err/line and the "line N: " prefix. */
-static struct ums_mb ums_err(struct ums_perr *perr, int err, unsigned int line)
-{
-	struct ums_mb mb = { .buf = perr->msg, .size = sizeof(perr->msg), .pos = 0 };
+	va_list ap;
+	int n;
 
 	perr->err = err;
 	perr->line = line;
-	perr->msg[0] = '\0';
-	ums_mb_str(&mb, "line ");
-	ums_mb_u64(&mb, line);
-	ums_mb_str(&mb, ": ");
-	return mb;
+	n = snprintf(perr->msg, sizeof(perr->msg), "line %u: ", line);
+	va_start(ap, fmt);
+	vsnprintf(perr->msg + n, sizeof(perr->msg) - n, fmt, ap);
+	va_end(ap);
+	return err;
 }
+
+/* u64 for "%llu"/"%llx": the host's u64 is uint64_t, which may be unsigned long. */
+#define UMS_LL(v)	((unsigned long long)(v))
+
+/* User text as messages show it: quoted, UMS_TOK_SHOW bytes at most, '?' for non-printables. */
+struct ums_shown {
+	char s[UMS_TOK_SHOW + sizeof("''...")];
+};
+
+static const char *ums_show(struct ums_shown *out, const char *s, size_t n)
+{
+	size_t i, pos = 0;
+
+	out->s[pos++] = '\'';
+	for (i = 0; i < n && i < UMS_TOK_SHOW; i++)
+		out->s[pos++] = (s[i] >= 0x20 && s[i] <= 0x7e) ? s[i] : '?';
+	if (n > UMS_TOK_SHOW) {
+		memcpy(out->s + pos, "...", 3);
+		pos += 3;
+	}
+	out->s[pos++] = '\'';
+	out->s[pos] = '\0';
+	return out->s;
+}
+
+/* A token quoted for "%s"; the buffer lives until the end of the enclosing block. */
+#define UMS_Q(t)	ums_show(&(struct ums_shown){ .s = "" }, (t)->s, (t)->n)
 
 /* ---- tokens and numbers ---- */
 
@@ -365,39 +344,20 @@ static int ums_parse_u64(const char *s, size_t n, u64 *out)
 static int ums_num(const struct ums_tok *t, const char *what, u64 *out, struct ums_perr *perr,
 		   unsigned int line)
 {
-	struct ums_mb mb;
 	int ret = ums_parse_u64(t->s, t->n, out);
 
-	if (!ret)
-		return 0;
-	mb = ums_err(perr, -EINVAL, line);
-	if (ret == -ERANGE) {
-		ums_mb_str(&mb, "number ");
-		ums_mb_tok(&mb, t->s, t->n);
-		ums_mb_str(&mb, " too large (");
-	} else {
-		ums_mb_tok(&mb, t->s, t->n);
-		ums_mb_str(&mb, " is not a number (");
-	}
-	ums_mb_str(&mb, what);
-	ums_mb_putc(&mb, ')');
-	return -EINVAL;
+	if (ret == -ERANGE)
+		return ums_perr_set(perr, -EINVAL, line, "number %s too large (%s)", UMS_Q(t), what);
+	if (ret)
+		return ums_perr_set(perr, -EINVAL, line, "%s is not a number (%s)", UMS_Q(t), what);
+	return 0;
 }
 
 static int ums_range_err(struct ums_perr *perr, unsigned int line, const char *what, u64 v,
 			 u64 lo, u64 hi)
 {
-	struct ums_mb mb = ums_err(perr, -EINVAL, line);
-
-	ums_mb_str(&mb, what);
-	ums_mb_putc(&mb, ' ');
-	ums_mb_u64(&mb, v);
-	ums_mb_str(&mb, " out of range (");
-	ums_mb_u64(&mb, lo);
-	ums_mb_str(&mb, "..");
-	ums_mb_u64(&mb, hi);
-	ums_mb_putc(&mb, ')');
-	return -EINVAL;
+	return ums_perr_set(perr, -EINVAL, line, "%s %llu out of range (%llu..%llu)", what, UMS_LL(v),
+			    UMS_LL(lo), UMS_LL(hi));
 }
 
 static int ums_pid(const struct ums_tok *t, const struct ums_limits *lim, s32 *pid,
@@ -418,45 +378,33 @@ static int ums_pid(const struct ums_tok *t, const struct ums_limits *lim, s32 *p
 	return 0;
 }
 
+/* Why a name token is refused, or NULL; @del allows the r<N> auto names. */
+static const char *ums_name_refused(const struct ums_tok *t, bool del)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (!ums_name_char(t->s[i]))
+			return "has a bad character (allowed: A-Z a-z 0-9 _ . : -)";
+	if (ums_name_dots(t->s, t->n))
+		return "is only dots (not a file name)";
+	if (!del && ums_name_reserved(t->s, t->n))
+		return "is reserved for auto names (r<ID>)";
+	return NULL;
+}
+
 /* Validate a name token and copy it to out[UMS_NAME_LEN]; @del allows the r<N> auto names. */
 static int ums_name(const struct ums_tok *t, bool del, char *out, struct ums_perr *perr,
 		    unsigned int line)
 {
-	struct ums_mb mb;
-	size_t i;
+	const char *why;
 
-	if (t->n >= UMS_NAME_LEN) {
-		mb = ums_err(perr, -EINVAL, line);
-		ums_mb_str(&mb, "name ");
-		ums_mb_tok(&mb, t->s, t->n);
-		ums_mb_str(&mb, " too long (max ");
-		ums_mb_u64(&mb, UMS_NAME_LEN - 1);
-		ums_mb_str(&mb, " chars)");
-		return -EINVAL;
-	}
-	for (i = 0; i < t->n; i++) {
-		if (!ums_name_char(t->s[i])) {
-			mb = ums_err(perr, -EINVAL, line);
-			ums_mb_str(&mb, "name ");
-			ums_mb_tok(&mb, t->s, t->n);
-			ums_mb_str(&mb, " has a bad character (allowed: A-Z a-z 0-9 _ . : -)");
-			return -EINVAL;
-		}
-	}
-	if (ums_name_dots(t->s, t->n)) {
-		mb = ums_err(perr, -EINVAL, line);
-		ums_mb_str(&mb, "name ");
-		ums_mb_tok(&mb, t->s, t->n);
-		ums_mb_str(&mb, " is only dots (not a file name)");
-		return -EINVAL;
-	}
-	if (!del && ums_name_reserved(t->s, t->n)) {
-		mb = ums_err(perr, -EINVAL, line);
-		ums_mb_str(&mb, "name ");
-		ums_mb_tok(&mb, t->s, t->n);
-		ums_mb_str(&mb, " is reserved for auto names (r<ID>)");
-		return -EINVAL;
-	}
+	if (t->n >= UMS_NAME_LEN)
+		return ums_perr_set(perr, -EINVAL, line, "name %s too long (max %u chars)", UMS_Q(t),
+				    UMS_NAME_LEN - 1);
+	why = ums_name_refused(t, del);
+	if (why)
+		return ums_perr_set(perr, -EINVAL, line, "name %s %s", UMS_Q(t), why);
 	memcpy(out, t->s, t->n);
 	out[t->n] = '\0';
 	return 0;
@@ -479,15 +427,36 @@ static bool ums_split_kv(const struct ums_tok *t, struct ums_tok *k, struct ums_
 	return false;
 }
 
-static int ums_word_err(struct ums_perr *perr, unsigned int line, const char *what,
-			const struct ums_tok *t, const char *tail)
-{
-	struct ums_mb mb = ums_err(perr, -EINVAL, line);
+#define UMS_SEEN(key)	(1U << UMS_K_##key)
 
-	ums_mb_str(&mb, what);
-	ums_mb_tok(&mb, t->s, t->n);
-	ums_mb_str(&mb, tail);
-	return -EINVAL;
+/* The first key an add lacks: pid, addr, and len unless the type has a size. */
+static int ums_add_missing(const struct ums_cmd *cmd, unsigned int seen, struct ums_perr *perr,
+			   unsigned int line)
+{
+	if (!(seen & UMS_SEEN(PID)))
+		return ums_perr_set(perr, -EINVAL, line, "missing key 'pid'");
+	if (!(seen & UMS_SEEN(ADDR)))
+		return ums_perr_set(perr, -EINVAL, line, "missing key 'addr'");
+	if (!ums_vtype_size(cmd->vtype) && !(seen & UMS_SEEN(LEN)))
+		return ums_perr_set(perr, -EINVAL, line, "missing key 'len' (required for type %s)",
+				    ums_vtype_name(cmd->vtype));
+	return 0;
+}
+
+/* The range [addr, addr + len) must lie below the user address limit. */
+static int ums_add_range(const struct ums_cmd *cmd, const struct ums_limits *lim,
+			 struct ums_perr *perr, unsigned int line)
+{
+	u64 end = cmd->addr + cmd->len;
+
+	if (end < cmd->addr)
+		return ums_perr_set(perr, -EFAULT, line, "addr 0x%llx len %llu wraps around",
+				    UMS_LL(cmd->addr), UMS_LL(cmd->len));
+	if (cmd->addr >= lim->addr_limit || end > lim->addr_limit)
+		return ums_perr_set(perr, -EFAULT, line,
+				    "addr 0x%llx len %llu beyond user address limit 0x%llx",
+				    UMS_LL(cmd->addr), UMS_LL(cmd->len), UMS_LL(lim->addr_limit));
+	return 0;
 }
 
 /* Checks of an add command once all tokens are parsed; seen is the mask of given keys. */
@@ -495,62 +464,22 @@ static int ums_add_check(struct ums_cmd *cmd, unsigned int seen, const struct um
 			 struct ums_perr *perr, unsigned int line)
 {
 	unsigned int size = ums_vtype_size(cmd->vtype);
-	struct ums_mb mb;
-	u64 end;
+	int ret;
 
-	if (!(seen & (1U << UMS_K_PID)) || !(seen & (1U << UMS_K_ADDR)) ||
-	    (!size && !(seen & (1U << UMS_K_LEN)))) {
-		mb = ums_err(perr, -EINVAL, line);
-		ums_mb_str(&mb, "missing key '");
-		ums_mb_str(&mb, !(seen & (1U << UMS_K_PID)) ? "pid" :
-				!(seen & (1U << UMS_K_ADDR)) ? "addr" : "len");
-		ums_mb_putc(&mb, '\'');
-		if (!size && (seen & (1U << UMS_K_PID)) && (seen & (1U << UMS_K_ADDR))) {
-			ums_mb_str(&mb, " (required for type ");
-			ums_mb_str(&mb, ums_vtype_name(cmd->vtype));
-			ums_mb_putc(&mb, ')');
-		}
-		return -EINVAL;
-	}
-	if (size && !(seen & (1U << UMS_K_LEN)))
+	ret = ums_add_missing(cmd, seen, perr, line);
+	if (ret)
+		return ret;
+	if (size && !(seen & UMS_SEEN(LEN)))
 		cmd->len = size;
-	if (size && cmd->len != size) {
-		mb = ums_err(perr, -EINVAL, line);
-		ums_mb_str(&mb, "len ");
-		ums_mb_u64(&mb, cmd->len);
-		ums_mb_str(&mb, " does not match type ");
-		ums_mb_str(&mb, ums_vtype_name(cmd->vtype));
-		ums_mb_str(&mb, " (size ");
-		ums_mb_u64(&mb, size);
-		ums_mb_putc(&mb, ')');
-		return -EINVAL;
-	}
-	if (cmd->len == 0) {
-		mb = ums_err(perr, -EINVAL, line);
-		ums_mb_str(&mb, "len 0 out of range");
-		return -EINVAL;
-	}
-	if (cmd->len > lim->max_len) {
-		mb = ums_err(perr, -E2BIG, line);
-		ums_mb_str(&mb, "len ");
-		ums_mb_u64(&mb, cmd->len);
-		ums_mb_str(&mb, " exceeds max_len ");
-		ums_mb_u64(&mb, lim->max_len);
-		return -E2BIG;
-	}
-	end = cmd->addr + cmd->len;
-	if (end < cmd->addr || cmd->addr >= lim->addr_limit || end > lim->addr_limit) {
-		mb = ums_err(perr, -EFAULT, line);
-		ums_mb_str(&mb, "addr ");
-		ums_mb_x64(&mb, cmd->addr);
-		ums_mb_str(&mb, " len ");
-		ums_mb_u64(&mb, cmd->len);
-		ums_mb_str(&mb, end < cmd->addr ? " wraps around" : " beyond user address limit ");
-		if (end >= cmd->addr)
-			ums_mb_x64(&mb, lim->addr_limit);
-		return -EFAULT;
-	}
-	return 0;
+	if (size && cmd->len != size)
+		return ums_perr_set(perr, -EINVAL, line, "len %llu does not match type %s (size %u)",
+				    UMS_LL(cmd->len), ums_vtype_name(cmd->vtype), size);
+	if (cmd->len == 0)
+		return ums_perr_set(perr, -EINVAL, line, "len 0 out of range");
+	if (cmd->len > lim->max_len)
+		return ums_perr_set(perr, -E2BIG, line, "len %llu exceeds max_len %llu",
+				    UMS_LL(cmd->len), UMS_LL(lim->max_len));
+	return ums_add_range(cmd, lim, perr, line);
 }
 
 static int ums_find_key(const struct ums_tok *k)
@@ -574,69 +503,60 @@ static int ums_tok_index(const struct ums_tok *v, const char * const *names, int
 	return -1;
 }
 
-/* "unknown WHAT 'TOKEN' (a b c)": the choices listed from their table. */
-static int ums_choice_err(struct ums_perr *perr, unsigned int line, const char *what,
-			  const struct ums_tok *t, const char * const *names, int n)
+/* The value of a choice key (type=, mode=): its index in @names, or "unknown WHAT 'T' (a b c)". */
+static int ums_choice(const struct ums_tok *v, const char *what, const char * const *names,
+		      int n, u8 *out, struct ums_perr *perr, unsigned int line)
 {
-	struct ums_mb mb = ums_err(perr, -EINVAL, line);
-	int i;
+	char list[UMS_PERR_MSG];
+	int i, pos = 0;
 
-	ums_mb_str(&mb, "unknown ");
-	ums_mb_str(&mb, what);
-	ums_mb_putc(&mb, ' ');
-	ums_mb_tok(&mb, t->s, t->n);
-	for (i = 0; i < n; i++) {
-		ums_mb_str(&mb, i ? " " : " (");
-		ums_mb_str(&mb, names[i]);
+	i = ums_tok_index(v, names, n);
+	if (i >= 0) {
+		*out = (u8)i;
+		return 0;
 	}
-	ums_mb_putc(&mb, ')');
-	return -EINVAL;
+	list[0] = '\0';
+	for (i = 0; i < n && pos < (int)sizeof(list); i++)
+		pos += snprintf(list + pos, sizeof(list) - pos, "%s%s", i ? " " : "", names[i]);
+	return ums_perr_set(perr, -EINVAL, line, "unknown %s %s (%s)", what, UMS_Q(v), list);
 }
 
-/* One key=value (or bare flag) token of an add command. */
-static int ums_add_kv(const struct ums_tok *t, unsigned int *seen, const struct ums_limits *lim,
-		      struct ums_cmd *cmd, struct ums_perr *perr, unsigned int line)
+/* A bare word of an add command: only the flag keys ('fault', 'mirror') have no value. */
+static int ums_add_flag(const struct ums_tok *t, unsigned int *seen, struct ums_cmd *cmd,
+			struct ums_perr *perr, unsigned int line)
 {
-	struct ums_tok k, v;
-	int key, ret, vt;
-	u64 x;
+	int key = ums_find_key(t);
 
-	if (!ums_split_kv(t, &k, &v)) {
-		/* Bare keys: `fault`, `mirror`. */
-		key = ums_find_key(t);
-		if (key == UMS_K_FAULT || key == UMS_K_MIRROR) {
-			if (*seen & (1U << key))
-				return ums_word_err(perr, line, "duplicate key ", t, "");
-			*seen |= 1U << key;
-			if (key == UMS_K_FAULT)
-				cmd->fault = true;
-			else
-				cmd->mirror = true;
-			return 0;
-		}
-		return ums_word_err(perr, line, "unexpected word ", t,
-				    " (expected key=value, 'fault' or 'mirror')");
-	}
-	key = ums_find_key(&k);
-	if (key < 0)
-		return ums_word_err(perr, line, "unknown key ", &k, "");
-	if (key == UMS_K_FAULT || key == UMS_K_MIRROR)
-		return ums_word_err(perr, line, "key ", &k, " takes no value (use it bare)");
+	if (key != UMS_K_FAULT && key != UMS_K_MIRROR)
+		return ums_perr_set(perr, -EINVAL, line,
+				    "unexpected word %s (expected key=value, 'fault' or 'mirror')",
+				    UMS_Q(t));
 	if (*seen & (1U << key))
-		return ums_word_err(perr, line, "duplicate key ", &k, "");
+		return ums_perr_set(perr, -EINVAL, line, "duplicate key %s", UMS_Q(t));
 	*seen |= 1U << key;
-	if (!v.n)
-		return ums_word_err(perr, line, "empty value for key ", &k, "");
+	if (key == UMS_K_FAULT)
+		cmd->fault = true;
+	else
+		cmd->mirror = true;
+	return 0;
+}
+
+/* The value @v of key @key of an add command. */
+static int ums_add_value(int key, const struct ums_tok *v, const struct ums_limits *lim,
+			 struct ums_cmd *cmd, struct ums_perr *perr, unsigned int line)
+{
+	int ret;
+	u64 x;
 
 	switch (key) {
 	case UMS_K_PID:
-		return ums_pid(&v, lim, &cmd->pid, perr, line);
+		return ums_pid(v, lim, &cmd->pid, perr, line);
 	case UMS_K_ADDR:
-		return ums_num(&v, "addr", &cmd->addr, perr, line);
+		return ums_num(v, "addr", &cmd->addr, perr, line);
 	case UMS_K_LEN:
-		return ums_num(&v, "len", &cmd->len, perr, line);
+		return ums_num(v, "len", &cmd->len, perr, line);
 	case UMS_K_PERIOD:
-		ret = ums_num(&v, "period_us", &x, perr, line);
+		ret = ums_num(v, "period_us", &x, perr, line);
 		if (ret)
 			return ret;
 		if (x < lim->min_period_us || x > lim->max_period_us)
@@ -645,20 +565,35 @@ static int ums_add_kv(const struct ums_tok *t, unsigned int *seen, const struct 
 		cmd->period_us = (u32)x;
 		return 0;
 	case UMS_K_TYPE:
-		vt = ums_tok_index(&v, ums_vtype_names, UMS_VT_NR);
-		if (vt < 0)
-			return ums_choice_err(perr, line, "type", &v, ums_vtype_names, UMS_VT_NR);
-		cmd->vtype = (u8)vt;
-		return 0;
+		return ums_choice(v, "type", ums_vtype_names, UMS_VT_NR, &cmd->vtype, perr, line);
 	case UMS_K_NAME:
-		return ums_name(&v, false, cmd->name, perr, line);
+		return ums_name(v, false, cmd->name, perr, line);
 	default: /* UMS_K_MODE */
-		vt = ums_tok_index(&v, ums_mode_names, UMS_MODE_NR);
-		if (vt < 0)
-			return ums_choice_err(perr, line, "mode", &v, ums_mode_names, UMS_MODE_NR);
-		cmd->mode = (u8)vt;
-		return 0;
+		return ums_choice(v, "mode", ums_mode_names, UMS_MODE_NR, &cmd->mode, perr, line);
 	}
+}
+
+/* One key=value (or bare flag) token of an add command. */
+static int ums_add_kv(const struct ums_tok *t, unsigned int *seen, const struct ums_limits *lim,
+		      struct ums_cmd *cmd, struct ums_perr *perr, unsigned int line)
+{
+	struct ums_tok k, v;
+	int key;
+
+	if (!ums_split_kv(t, &k, &v))
+		return ums_add_flag(t, seen, cmd, perr, line);
+	key = ums_find_key(&k);
+	if (key < 0)
+		return ums_perr_set(perr, -EINVAL, line, "unknown key %s", UMS_Q(&k));
+	if (key == UMS_K_FAULT || key == UMS_K_MIRROR)
+		return ums_perr_set(perr, -EINVAL, line, "key %s takes no value (use it bare)",
+				    UMS_Q(&k));
+	if (*seen & (1U << key))
+		return ums_perr_set(perr, -EINVAL, line, "duplicate key %s", UMS_Q(&k));
+	*seen |= 1U << key;
+	if (!v.n)
+		return ums_perr_set(perr, -EINVAL, line, "empty value for key %s", UMS_Q(&k));
+	return ums_add_value(key, &v, lim, cmd, perr, line);
 }
 
 /* "PID ADDR LEN" shorthand; s[pos..n) is the rest after the first token t. */
@@ -667,15 +602,12 @@ static int ums_parse_short(const struct ums_tok *t, const char *s, size_t n, siz
 			   struct ums_perr *perr, unsigned int line)
 {
 	struct ums_tok a, l, extra;
-	struct ums_mb mb;
 	int ret;
 
 	if (!ums_next_tok(s, n, &pos, &a) || !ums_next_tok(s, n, &pos, &l) ||
-	    ums_next_tok(s, n, &pos, &extra)) {
-		mb = ums_err(perr, -EINVAL, line);
-		ums_mb_str(&mb, "shorthand needs exactly three numbers 'PID ADDR LEN'");
-		return -EINVAL;
-	}
+	    ums_next_tok(s, n, &pos, &extra))
+		return ums_perr_set(perr, -EINVAL, line,
+				    "shorthand needs exactly three numbers 'PID ADDR LEN'");
 	ret = ums_pid(t, lim, &cmd->pid, perr, line);
 	if (!ret)
 		ret = ums_num(&a, "addr", &cmd->addr, perr, line);
@@ -683,20 +615,20 @@ static int ums_parse_short(const struct ums_tok *t, const char *s, size_t n, siz
 		ret = ums_num(&l, "len", &cmd->len, perr, line);
 	if (ret)
 		return ret;
-	return ums_add_check(cmd, (1U << UMS_K_PID) | (1U << UMS_K_ADDR) | (1U << UMS_K_LEN),
-			     lim, perr, line);
+	return ums_add_check(cmd, UMS_SEEN(PID) | UMS_SEEN(ADDR) | UMS_SEEN(LEN), lim, perr, line);
 }
+
+#define UMS_DEL_USAGE	"del ID | del pid=PID | del name=NAME"
 
 static int ums_parse_del(const char *s, size_t n, size_t pos, const struct ums_limits *lim,
 			 struct ums_cmd *cmd, struct ums_perr *perr, unsigned int line)
 {
 	struct ums_tok t, k, v, extra;
-	struct ums_mb mb;
 	u64 x;
 	int ret;
 
 	if (!ums_next_tok(s, n, &pos, &t) || ums_next_tok(s, n, &pos, &extra))
-		goto usage;
+		return ums_perr_set(perr, -EINVAL, line, "usage: " UMS_DEL_USAGE);
 	if (!ums_split_kv(&t, &k, &v)) {
 		ret = ums_num(&t, "id", &x, perr, line);
 		if (ret)
@@ -707,58 +639,39 @@ static int ums_parse_del(const char *s, size_t n, size_t pos, const struct ums_l
 		cmd->id = (u32)x;
 		return 0;
 	}
-	if (ums_tok_eq(k.s, k.n, "pid")) {
-		if (!v.n)
-			return ums_word_err(perr, line, "empty value for key ", &k, "");
+	if (!ums_tok_eq(k.s, k.n, "pid") && !ums_tok_eq(k.s, k.n, "name"))
+		return ums_perr_set(perr, -EINVAL, line, "unknown key %s for del (usage: %s)",
+				    UMS_Q(&k), UMS_DEL_USAGE);
+	if (!v.n)
+		return ums_perr_set(perr, -EINVAL, line, "empty value for key %s", UMS_Q(&k));
+	if (k.s[0] == 'p') {
 		cmd->op = UMS_OP_DEL_PID;
 		return ums_pid(&v, lim, &cmd->pid, perr, line);
 	}
-	if (ums_tok_eq(k.s, k.n, "name")) {
-		if (!v.n)
-			return ums_word_err(perr, line, "empty value for key ", &k, "");
-		cmd->op = UMS_OP_DEL_NAME;
-		return ums_name(&v, true, cmd->name, perr, line);
-	}
-	return ums_word_err(perr, line, "unknown key ", &k,
-			    " for del (usage: del ID | del pid=PID | del name=NAME)");
-usage:
-	mb = ums_err(perr, -EINVAL, line);
-	ums_mb_str(&mb, "usage: del ID | del pid=PID | del name=NAME");
-	return -EINVAL;
+	cmd->op = UMS_OP_DEL_NAME;
+	return ums_name(&v, true, cmd->name, perr, line);
 }
 
 /* Byte-level checks of a whole line: length, NUL, control and non-ASCII bytes. */
 static int ums_check_bytes(const char *s, size_t n, struct ums_perr *perr, unsigned int line)
 {
-	struct ums_mb mb;
 	size_t i;
 
-	if (n > UMS_LINE_MAX) {
-		mb = ums_err(perr, -EINVAL, line);
-		ums_mb_str(&mb, "line too long (");
-		ums_mb_u64(&mb, n);
-		ums_mb_str(&mb, " bytes, max 512)");
-		return -EINVAL;
-	}
+	if (n > UMS_LINE_MAX)
+		return ums_perr_set(perr, -EINVAL, line, "line too long (%zu bytes, max %u)", n,
+				    UMS_LINE_MAX);
 	for (i = 0; i < n; i++) {
 		u8 c = (u8)s[i];
 
 		if ((c >= 0x20 && c <= 0x7e) || c == '\t')
 			continue;
-		mb = ums_err(perr, -EINVAL, line);
-		if (c) {
-			ums_mb_str(&mb, "invalid byte ");
-			ums_mb_x64(&mb, c);
-		} else {
-			ums_mb_str(&mb, "NUL byte");
-		}
-		ums_mb_str(&mb, " at column ");
-		ums_mb_u64(&mb, i + 1);
-		return -EINVAL;
+		if (!c)
+			return ums_perr_set(perr, -EINVAL, line, "NUL byte at column %zu", i + 1);
+		return ums_perr_set(perr, -EINVAL, line, "invalid byte 0x%x at column %zu", c,
+				    i + 1);
 	}
 	return 0;
 }
-
 /**
  * ums_parse_line() - parse one control line
  * @s: the line, without its terminating '\n' (need not be NUL-terminated)
@@ -776,7 +689,6 @@ int ums_parse_line(const char *s, size_t n, unsigned int lineno, const struct um
 {
 	struct ums_perr dummy;
 	struct ums_tok t;
-	struct ums_mb mb;
 	unsigned int seen = 0;
 	size_t pos = 0;
 	int ret;
@@ -812,18 +724,13 @@ int ums_parse_line(const char *s, size_t n, unsigned int lineno, const struct um
 		return ums_parse_del(s, n, pos, lim, cmd, perr, lineno);
 	if (ums_tok_eq(t.s, t.n, "clear") || ums_tok_eq(t.s, t.n, "sync")) {
 		cmd->op = t.s[0] == 'c' ? UMS_OP_CLEAR : UMS_OP_SYNC;
-		if (ums_next_tok(s, n, &pos, &t)) {
-			mb = ums_err(perr, -EINVAL, lineno);
-			ums_mb_putc(&mb, '\'');
-			ums_mb_str(&mb, ums_op_name(cmd->op));
-			ums_mb_str(&mb, "' takes no arguments, got ");
-			ums_mb_tok(&mb, t.s, t.n);
-			return -EINVAL;
-		}
+		if (ums_next_tok(s, n, &pos, &t))
+			return ums_perr_set(perr, -EINVAL, lineno, "'%s' takes no arguments, got %s",
+					    ums_op_name(cmd->op), UMS_Q(&t));
 		return 0;
 	}
-	return ums_word_err(perr, lineno, "unknown command ", &t,
-			    " (add, del, clear, sync or 'PID ADDR LEN')");
+	return ums_perr_set(perr, -EINVAL, lineno,
+			    "unknown command %s (add, del, clear, sync or 'PID ADDR LEN')", UMS_Q(&t));
 }
 
 /**
@@ -847,7 +754,6 @@ int ums_parse(const char *buf, size_t n, const struct ums_limits *lim, struct um
 {
 	struct ums_perr dummy;
 	struct ums_cmd spare;
-	struct ums_mb mb;
 	unsigned int line = 0, count = 0;
 	size_t start = 0, end;
 	int ret;
@@ -865,13 +771,9 @@ int ums_parse(const char *buf, size_t n, const struct ums_limits *lim, struct um
 		if (ret < 0)
 			return ret;
 		if (ret == 0) {
-			if (count >= max) {
-				mb = ums_err(perr, -E2BIG, line);
-				ums_mb_str(&mb, "too many commands in one write (max ");
-				ums_mb_u64(&mb, max);
-				ums_mb_putc(&mb, ')');
-				return -E2BIG;
-			}
+			if (count >= max)
+				return ums_perr_set(perr, -E2BIG, line,
+						    "too many commands in one write (max %u)", max);
 			count++;
 		}
 		start = end + 1;

@@ -39,10 +39,13 @@ struct ums_cmd {
 	char name[UMS_NAME_LEN];	/* ADD (empty = auto name r<ID>), DEL_NAME */
 };
 
+/* Room for one error report ("line N: " and the reason); longer reasons are truncated. */
+#define UMS_PERR_MSG	160
+
 struct ums_perr {
 	int err;			/* negative errno */
 	unsigned int line;		/* 1-based line */
-	char msg[128];			/* e.g. "line 2: len 0 out of range" */
+	char msg[UMS_PERR_MSG];		/* e.g. "line 2: len 0 out of range" */
 };
 
 /*
@@ -60,6 +63,10 @@ int ums_parse_line(const char *s, size_t n, unsigned int lineno, const struct um
  */
 int ums_parse(const char *buf, size_t n, const struct ums_limits *lim, struct ums_cmd *cmds,
 	      unsigned int max, struct ums_perr *perr);
+
+/* Fill *perr ("line N: " + the formatted reason) and return @err. */
+__printf(4, 5) int ums_perr_set(struct ums_perr *perr, int err, unsigned int line,
+				const char *fmt, ...);
 
 /* Count the '\n'-separated lines (upper bound of commands) so the caller can size cmds[]. */
 unsigned int ums_parse_count_lines(const char *buf, size_t n);

@@ -5,7 +5,8 @@
  * Owns: the small set of types, errno values and string helpers that the pure C code may use,
  * taken from the kernel headers when built as part of the module (__KERNEL__) and from the C
  * library headers when built on the host for unit tests and fuzzers.  Nothing else may be used
- * by the pure files: no allocation, no printf-family, no floating point.
+ * by the pure files: no allocation, no floating point, and of the printf family only
+ * snprintf()/vsnprintf() (for error messages; both exist in the kernel with the same meaning).
  */
 #ifndef UMS_PURE_H
 #define UMS_PURE_H
@@ -17,6 +18,7 @@
 #include <linux/string.h>
 #include <linux/kernel.h>
 #include <linux/math64.h>
+#include <linux/stdarg.h>
 
 /* u64 / u32 with remainder; do_div() keeps 32-bit architectures free of libgcc calls. */
 static inline u32 ums_div_u32(u64 *n, u32 base)
@@ -31,6 +33,8 @@ static inline u32 ums_div_u32(u64 *n, u32 base)
 #include <stddef.h>
 #include <string.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 typedef uint8_t u8;
 typedef uint16_t u16;
@@ -52,6 +56,9 @@ typedef int64_t s64;
 #endif
 #ifndef INT_MAX
 #define INT_MAX		((int)(~0U >> 1))
+#endif
+#ifndef __printf
+#define __printf(a, b)	__attribute__((__format__(printf, a, b)))
 #endif
 #ifndef noinline
 #define noinline	__attribute__((__noinline__))

@@ -446,43 +446,32 @@ static void ums_render_hex(struct ums_wb *wb, const u8 *data, size_t len)
 	}
 }
 
+/* C escapes of str values: the byte in ums_esc_from[i] is written as '\\' ums_esc_to[i]. */
+static const char ums_esc_from[] = "\\\"\n\t\r";
+static const char ums_esc_to[] = "\\\"ntr";
+
 static void ums_render_str(struct ums_wb *wb, const u8 *data, size_t len)
 {
+	const char *e;
 	char esc[4];
 	size_t i, n;
 	u8 c;
 
 	for (i = 0; i < len && data[i] && !wb->full; i++) {
 		c = data[i];
-		n = 2;
+		e = memchr(ums_esc_from, c, sizeof(ums_esc_from) - 1);
 		esc[0] = '\\';
-		switch (c) {
-		case '\\':
-			esc[1] = '\\';
-			break;
-		case '"':
-			esc[1] = '"';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		default:
-			if (c >= 0x20 && c <= 0x7e) {
-				esc[0] = (char)c;
-				n = 1;
-			} else {
-				esc[1] = 'x';
-				esc[2] = ums_hexdig[c >> 4];
-				esc[3] = ums_hexdig[c & 0xf];
-				n = 4;
-			}
-			break;
+		if (e) {
+			esc[1] = ums_esc_to[e - ums_esc_from];
+			n = 2;
+		} else if (c >= 0x20 && c <= 0x7e) {
+			esc[0] = (char)c;
+			n = 1;
+		} else {
+			esc[1] = 'x';
+			esc[2] = ums_hexdig[c >> 4];
+			esc[3] = ums_hexdig[c & 0xf];
+			n = 4;
 		}
 		ums_wb_put(wb, esc, n);
 	}

@@ -52,35 +52,30 @@ static struct dentry *dbgfs_raw;
 static DEFINE_MUTEX(dbgfs_err_lock);
 static char dbgfs_last_err[192];
 
-static const char *dbgfs_errname(int err)
+/*
+ * Record why a control write failed, as "ENAME: reason (errno)": kept for
+ * reads of the control file and logged (rate-limited).
+ */
+static __printf(2, 3) void dbgfs_fail(int err, const char *fmt, ...)
 {
-	switch (err) {
-	case -EINVAL: return "EINVAL";
-	case -ESRCH: return "ESRCH";
-	case -EFAULT: return "EFAULT";
-	case -E2BIG: return "E2BIG";
-	case -ENOSPC: return "ENOSPC";
-	case -EEXIST: return "EEXIST";
-	case -ENOENT: return "ENOENT";
-	case -EPERM: return "EPERM";
-	case -ENOMEM: return "ENOMEM";
-	default: return "error";
-	}
-}
+	char name[24], msg[UMS_PERR_MSG];
+	va_list ap;
 
-static void dbgfs_fail(int err, const char *msg)
-{
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* "%pe" is "-EINVAL" (CONFIG_SYMBOLIC_ERRNAME) or "-22"; the name goes without its sign. */
+	snprintf(name, sizeof(name), "%pe", ERR_PTR(err));
 	mutex_lock(&dbgfs_err_lock);
-	snprintf(dbgfs_last_err, sizeof(dbgfs_last_err), "%s: %s (%d)", dbgfs_errname(err), msg,
-		 err);
+	snprintf(dbgfs_last_err, sizeof(dbgfs_last_err), "%s: %s (%d)", name + 1, msg, err);
 	mutex_unlock(&dbgfs_err_lock);
-	pr_info_ratelimited("control: %s: %s\n", dbgfs_errname(err), msg);
+	pr_info_ratelimited("control: %s: %s\n", name + 1, msg);
 }
 
 static ssize_t dbgfs_control_write(struct file *file, const char __user *ubuf, size_t count,
 				   loff_t *ppos)
 {
-	char err[160];
+	struct ums_perr perr;
 	char *buf;
 	int ret;
 
@@ -90,14 +85,11 @@ static ssize_t dbgfs_control_write(struct file *file, const char __user *ubuf, s
 	}
 	/* Each write(2) is a complete batch; offsets other than 0 are refused. */
 	if (*ppos) {
-		snprintf(err, sizeof(err), "write at offset %lld: each write must be whole lines",
-			 *ppos);
-		dbgfs_fail(-EINVAL, err);
+		dbgfs_fail(-EINVAL, "write at offset %lld: each write must be whole lines", *ppos);
 		return -EINVAL;
 	}
 	if (count > DBGFS_CTL_MAX) {
-		snprintf(err, sizeof(err), "write of %zu bytes exceeds %u", count, DBGFS_CTL_MAX);
-		dbgfs_fail(-E2BIG, err);
+		dbgfs_fail(-E2BIG, "write of %zu bytes exceeds %u", count, DBGFS_CTL_MAX);
 		return -E2BIG;
 	}
 	if (!count)
@@ -105,10 +97,10 @@ static ssize_t dbgfs_control_write(struct file *file, const char __user *ubuf, s
 	buf = vmemdup_user(ubuf, count);
 	if (IS_ERR(buf))
 		return PTR_ERR(buf);
-	ret = ums_control(buf, count, file->f_cred, err, sizeof(err));
+	ret = ums_control(buf, count, file->f_cred, &perr);
 	kvfree(buf);
 	if (ret < 0) {
-		dbgfs_fail(ret, err);
+		dbgfs_fail(ret, "%s", perr.msg);
 		return ret;
 	}
 	/* *ppos stays 0 so that the next write on this fd is a new batch. */
@@ -198,13 +190,17 @@ static int dbgfs_regions_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static const struct seq_operations dbgfs_regions_sops = {
-	.start = dbgfs_list_start,
-	.next = dbgfs_list_next,
-	.stop = dbgfs_list_stop,
-	.show = dbgfs_regions_show,
-};
-DEFINE_SEQ_ATTRIBUTE(dbgfs_regions);
+/* A seq_file over ums_regions (header line at the list head) shown by dbgfs_<name>_show(). */
+#define DEFINE_DBGFS_LIST_ATTRIBUTE(__name)				\
+static const struct seq_operations dbgfs_##__name##_sops = {		\
+	.start = dbgfs_list_start,					\
+	.next = dbgfs_list_next,					\
+	.stop = dbgfs_list_stop,					\
+	.show = dbgfs_##__name##_show,					\
+};									\
+DEFINE_SEQ_ATTRIBUTE(dbgfs_##__name)
+
+DEFINE_DBGFS_LIST_ATTRIBUTE(regions);
 
 /* Size of the text buffer ums_render_value() needs for @len bytes of @vtype. */
 static size_t dbgfs_value_size(const struct ums_region *r)
@@ -260,63 +256,62 @@ static int dbgfs_snapshot_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static const struct seq_operations dbgfs_snapshot_sops = {
-	.start = dbgfs_list_start,
-	.next = dbgfs_list_next,
-	.stop = dbgfs_list_stop,
-	.show = dbgfs_snapshot_show,
-};
-DEFINE_SEQ_ATTRIBUTE(dbgfs_snapshot);
+DEFINE_DBGFS_LIST_ATTRIBUTE(snapshot);
 
-/* A reading of struct ums_mirror_stats. */
-struct dbgfs_mirror_stats {
-	s64 samples, bytes, emitted, missed, builds, handbacks, late_max_ns;
+/*
+ * The counters of struct ums_stats and struct ums_mirror_stats, in the order
+ * stats shows them (around the derived ones): @off in ums_stats, @moff in
+ * ums_mirror_stats (atomic64_t), -1 for none; a line shows their sum.
+ */
+struct dbgfs_stat {
+	const char *name;
+	int off;
+	int moff;
 };
 
-static void dbgfs_mirror_stats(struct dbgfs_mirror_stats *ms)
+#define DBGFS_STAT(f)	{ #f, offsetof(struct ums_stats, f), -1 }
+/* Both paths: thread + mirror. */
+#define DBGFS_STAT2(f)	{ #f, offsetof(struct ums_stats, f), offsetof(struct ums_mirror_stats, f) }
+/* The mirror's part alone. */
+#define DBGFS_MSTAT(f)	{ "mirror_" #f, -1, offsetof(struct ums_mirror_stats, f) }
+
+static const struct dbgfs_stat dbgfs_stats_head[] = {
+	DBGFS_STAT(ticks), DBGFS_STAT2(samples), DBGFS_STAT2(bytes), DBGFS_STAT(partial),
+	DBGFS_STAT2(emitted), DBGFS_STAT2(missed), DBGFS_STAT(late_max_ns),
+};
+
+static const struct dbgfs_stat dbgfs_stats_tail[] = {
+	DBGFS_STAT(targets_gone), DBGFS_STAT(cpu_ns), DBGFS_STAT(attach_ns), DBGFS_STAT(spans),
+	DBGFS_STAT(busy), DBGFS_STAT(poisoned),
+	DBGFS_MSTAT(samples), DBGFS_MSTAT(bytes), DBGFS_MSTAT(emitted), DBGFS_MSTAT(missed),
+	DBGFS_MSTAT(builds), DBGFS_MSTAT(handbacks), DBGFS_MSTAT(late_max_ns),
+};
+
+static void dbgfs_stats_print(struct seq_file *m, const struct dbgfs_stat *st, size_t n)
 {
-	ms->samples = atomic64_read(&ums_mirror_stats.samples);
-	ms->bytes = atomic64_read(&ums_mirror_stats.bytes);
-	ms->emitted = atomic64_read(&ums_mirror_stats.emitted);
-	ms->missed = atomic64_read(&ums_mirror_stats.missed);
-	ms->builds = atomic64_read(&ums_mirror_stats.builds);
-	ms->handbacks = atomic64_read(&ums_mirror_stats.handbacks);
-	ms->late_max_ns = atomic64_read(&ums_mirror_stats.late_max_ns);
+	size_t i;
+	u64 v;
+
+	for (i = 0; i < n; i++) {
+		v = st[i].off < 0 ? 0 : READ_ONCE(*(u64 *)((char *)&ums_stats + st[i].off));
+		if (st[i].moff >= 0)
+			v += atomic64_read((atomic64_t *)((char *)&ums_mirror_stats + st[i].moff));
+		seq_printf(m, "%s %llu\n", st[i].name, v);
+	}
 }
 
 static int dbgfs_stats_show(struct seq_file *m, void *v)
 {
-	struct dbgfs_mirror_stats mst, *ms = &mst;
 	unsigned int regions, targets;
 
-	dbgfs_mirror_stats(ms);
 	mutex_lock(&ums_ctl_lock);
 	regions = ums_nr_regions;
 	targets = ums_nr_targets;
 	mutex_unlock(&ums_ctl_lock);
-	seq_printf(m, "ticks %llu\n", READ_ONCE(ums_stats.ticks));
-	seq_printf(m, "samples %llu\n", READ_ONCE(ums_stats.samples) + (u64)ms->samples);
-	seq_printf(m, "bytes %llu\n", READ_ONCE(ums_stats.bytes) + (u64)ms->bytes);
-	seq_printf(m, "partial %llu\n", READ_ONCE(ums_stats.partial));
-	seq_printf(m, "emitted %llu\n", READ_ONCE(ums_stats.emitted) + (u64)ms->emitted);
-	seq_printf(m, "missed %llu\n", READ_ONCE(ums_stats.missed) + (u64)ms->missed);
-	seq_printf(m, "late_max_ns %llu\n", READ_ONCE(ums_stats.late_max_ns));
+	dbgfs_stats_print(m, dbgfs_stats_head, ARRAY_SIZE(dbgfs_stats_head));
 	seq_printf(m, "late_p99_ns %llu\n", umsd_late_p99());
-	seq_printf(m, "regions %u\n", regions);
-	seq_printf(m, "targets %u\n", targets);
-	seq_printf(m, "targets_gone %llu\n", READ_ONCE(ums_stats.targets_gone));
-	seq_printf(m, "cpu_ns %llu\n", READ_ONCE(ums_stats.cpu_ns));
-	seq_printf(m, "attach_ns %llu\n", READ_ONCE(ums_stats.attach_ns));
-	seq_printf(m, "spans %llu\n", READ_ONCE(ums_stats.spans));
-	seq_printf(m, "busy %llu\n", READ_ONCE(ums_stats.busy));
-	seq_printf(m, "poisoned %llu\n", READ_ONCE(ums_stats.poisoned));
-	seq_printf(m, "mirror_samples %lld\n", ms->samples);
-	seq_printf(m, "mirror_bytes %lld\n", ms->bytes);
-	seq_printf(m, "mirror_emitted %lld\n", ms->emitted);
-	seq_printf(m, "mirror_missed %lld\n", ms->missed);
-	seq_printf(m, "mirror_builds %lld\n", ms->builds);
-	seq_printf(m, "mirror_handbacks %lld\n", ms->handbacks);
-	seq_printf(m, "mirror_late_max_ns %lld\n", ms->late_max_ns);
+	seq_printf(m, "regions %u\ntargets %u\n", regions, targets);
+	dbgfs_stats_print(m, dbgfs_stats_tail, ARRAY_SIZE(dbgfs_stats_tail));
 	seq_printf(m, "mirror_late_p99_ns %llu\n", ums_mirror_late_p99());
 	return 0;
 }
@@ -416,18 +411,25 @@ static int dbgfs_data_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static int dbgfs_value_open(struct inode *inode, struct file *file)
-{
-	return dbgfs_data_open(inode, file, dbgfs_value_show);
+/*
+ * The file_operations of a per-region data file whose contents are
+ * dbgfs_<name>_show() (DEFINE_SHOW_ATTRIBUTE, with the region reference).
+ */
+#define DEFINE_DBGFS_DATA_FOPS(__name)						\
+static int dbgfs_##__name##_open(struct inode *inode, struct file *file)	\
+{										\
+	return dbgfs_data_open(inode, file, dbgfs_##__name##_show);		\
+}										\
+										\
+static const struct file_operations dbgfs_##__name##_fops = {			\
+	.owner = THIS_MODULE,							\
+	.open = dbgfs_##__name##_open,						\
+	.read = seq_read,							\
+	.llseek = seq_lseek,							\
+	.release = dbgfs_data_release,						\
 }
 
-static const struct file_operations dbgfs_value_fops = {
-	.owner = THIS_MODULE,
-	.open = dbgfs_value_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.release = dbgfs_data_release,
-};
+DEFINE_DBGFS_DATA_FOPS(value);
 
 /* raw/<NAME>: the latest raw bytes (empty before the first sample). */
 static int dbgfs_raw_show(struct seq_file *m, void *v)
@@ -446,18 +448,7 @@ static int dbgfs_raw_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static int dbgfs_raw_open(struct inode *inode, struct file *file)
-{
-	return dbgfs_data_open(inode, file, dbgfs_raw_show);
-}
-
-static const struct file_operations dbgfs_raw_fops = {
-	.owner = THIS_MODULE,
-	.open = dbgfs_raw_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.release = dbgfs_data_release,
-};
+DEFINE_DBGFS_DATA_FOPS(raw);
 
 /* region_add hook: create values/<NAME> and raw/<NAME> (failure is not fatal). */
 static void dbgfs_region_add(struct ums_region *r)

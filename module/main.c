@@ -28,7 +28,7 @@ unsigned int ums_param_mirror_budget = 4096;
 
 static int param_set_period(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 100, 3600U * 1000 * 1000);
+	return param_set_uint_minmax(val, kp, UMS_PERIOD_MIN_US, UMS_PERIOD_MAX_US);
 }
 
 static int param_set_max_len(const char *val, const struct kernel_param *kp)
@@ -51,30 +51,18 @@ static int param_set_mirror_budget(const char *val, const struct kernel_param *k
 	return param_set_uint_minmax(val, kp, 0, 1U << 20);
 }
 
-static const struct kernel_param_ops mirror_budget_ops = {
-	.set = param_set_mirror_budget,
-	.get = param_get_uint,
-};
+/* The kernel_param_ops of an unsigned parameter checked by param_set_<name>(). */
+#define UMS_UINT_PARAM_OPS(__name)				\
+static const struct kernel_param_ops __name##_ops = {		\
+	.set = param_set_##__name,				\
+	.get = param_get_uint,					\
+}
 
-static const struct kernel_param_ops period_ops = {
-	.set = param_set_period,
-	.get = param_get_uint,
-};
-
-static const struct kernel_param_ops max_len_ops = {
-	.set = param_set_max_len,
-	.get = param_get_uint,
-};
-
-static const struct kernel_param_ops max_regions_ops = {
-	.set = param_set_max_regions,
-	.get = param_get_uint,
-};
-
-static const struct kernel_param_ops unmapped_ops = {
-	.set = param_set_unmapped,
-	.get = param_get_uint,
-};
+UMS_UINT_PARAM_OPS(period);
+UMS_UINT_PARAM_OPS(max_len);
+UMS_UINT_PARAM_OPS(max_regions);
+UMS_UINT_PARAM_OPS(unmapped);
+UMS_UINT_PARAM_OPS(mirror_budget);
 
 module_param_cb(period_us, &period_ops, &ums_param_period_us, 0644);
 MODULE_PARM_DESC(period_us, "Default sampling period in microseconds (100..3600000000, default 10000)");

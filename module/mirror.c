@@ -255,8 +255,7 @@ out:
  * @r:		the prepared region (not linked yet)
  * @mm:		its target's mm, mm_users held by the caller
  * @line:	control line, for messages
- * @err:	receives the reason on failure
- * @errsz:	size of @err
+ * @perr:	receives the reason on failure
  *
  * Context: process context, ums_ctl_lock held; may sleep (takes the mm's
  * mmap lock for writing, killably: -EINTR).
@@ -264,7 +263,7 @@ out:
  * regions together would; -ENOMEM; or the notifier's error.
  */
 int ums_mirror_new(struct ums_region *r, struct mm_struct *mm, unsigned int line,
-		   char *err, size_t errsz)
+		   struct ums_perr *perr)
 {
 	unsigned int budget = READ_ONCE(ums_param_mirror_budget), nr;
 	unsigned long start = r->addr & PAGE_MASK;
@@ -272,23 +271,17 @@ int ums_mirror_new(struct ums_region *r, struct mm_struct *mm, unsigned int line
 	int ret;
 
 	lockdep_assert_held(&ums_ctl_lock);
-	if (r->len > budget) {
-		snprintf(err, errsz, "line %u: mirror: len %llu exceeds mirror_budget (%u bytes)",
-			 line, r->len, budget);
-		return -E2BIG;
-	}
-	if (ums_mirror_reserved + r->len > budget) {
-		snprintf(err, errsz,
-			 "line %u: mirror: mirrored regions would copy %lu bytes per expiry, over mirror_budget (%u)",
-			 line, ums_mirror_reserved + (unsigned long)r->len, budget);
-		return -ENOSPC;
-	}
+	if (r->len > budget)
+		return ums_perr_set(perr, -E2BIG, line,
+				    "mirror: len %llu exceeds mirror_budget (%u bytes)", r->len, budget);
+	if (ums_mirror_reserved + r->len > budget)
+		return ums_perr_set(perr, -ENOSPC, line,
+				    "mirror: mirrored regions would copy %lu bytes per expiry, over mirror_budget (%u)",
+				    ums_mirror_reserved + (unsigned long)r->len, budget);
 	nr = (PAGE_ALIGN(r->addr + r->len) - start) >> PAGE_SHIFT;
 	m = kzalloc(struct_size(m, pages, nr), GFP_KERNEL);
-	if (!m) {
-		snprintf(err, errsz, "line %u: out of memory", line);
-		return -ENOMEM;
-	}
+	if (!m)
+		return ums_perr_set(perr, -ENOMEM, line, "out of memory");
 	raw_spin_lock_init(&m->lock);
 	m->region = r;
 	m->start = start;
@@ -307,9 +300,8 @@ int ums_mirror_new(struct ums_region *r, struct mm_struct *mm, unsigned int line
 		mmap_write_unlock(mm);
 	}
 	if (ret) {
-		snprintf(err, errsz, "line %u: mirror: cannot watch the range: %d", line, ret);
 		kfree(m);
-		return ret;
+		return ums_perr_set(perr, ret, line, "mirror: cannot watch the range: %d", ret);
 	}
 	ums_mirror_reserved += r->len;
 	r->mirror = m;
@@ -453,10 +445,9 @@ enum ums_mirror_state ums_mirror_state(struct ums_region *r)
 #else /* !CONFIG_MMU_NOTIFIER: no mirror can be made, every region is the thread's. */
 
 int ums_mirror_new(struct ums_region *r, struct mm_struct *mm, unsigned int line,
-		   char *err, size_t errsz)
+		   struct ums_perr *perr)
 {
-	snprintf(err, errsz, "line %u: mirror: this kernel has no CONFIG_MMU_NOTIFIER", line);
-	return -EOPNOTSUPP;
+	return ums_perr_set(perr, -EOPNOTSUPP, line, "mirror: this kernel has no CONFIG_MMU_NOTIFIER");
 }
 
 void ums_mirror_destroy(struct ums_region *r)

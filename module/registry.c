@@ -283,7 +283,7 @@ static struct ums_target *ums_find_target(struct ums_batch *b, struct pid *pid,
  * (a /proc of another pid namespace would name another process).
  */
 static int ums_may_read(const struct ums_cmd *c, const struct cred *cred, struct mm_struct *mm,
-			char *err, size_t errsz)
+			struct ums_perr *perr)
 {
 	const struct cred *old;
 	char path[32];
@@ -294,25 +294,28 @@ static int ums_may_read(const struct ums_cmd *c, const struct cred *cred, struct
 	old = override_creds(cred);
 	f = filp_open(path, O_RDONLY, 0);
 	revert_creds(old);
-	if (IS_ERR(f)) {
-		ret = PTR_ERR(f);
-		if (ret == -EACCES || ret == -EPERM) {
-			snprintf(err, errsz,
-				 "line %u: reading pid %d is not allowed (ptrace access check: ptrace_scope, LSM or credentials)",
-				 c->line, c->pid);
-			return -EPERM;
-		}
-		snprintf(err, errsz, "line %u: access check: cannot open %s: %pe", c->line, path, f);
-		return ret == -ENOENT ? -ESRCH : ret;
-	}
-	if (f->private_data != mm) {
-		snprintf(err, errsz, "line %u: access check: %s in the writer's root is another process",
-			 c->line, path);
-		ret = -ESRCH;
-	}
+	if (f == ERR_PTR(-EACCES) || f == ERR_PTR(-EPERM))
+		return ums_perr_set(perr, -EPERM, c->line,
+				    "reading pid %d is not allowed (ptrace access check: ptrace_scope, LSM or credentials)",
+				    c->pid);
+	if (IS_ERR(f))
+		return ums_perr_set(perr, f == ERR_PTR(-ENOENT) ? -ESRCH : PTR_ERR(f), c->line,
+				    "access check: cannot open %s: %pe", path, f);
+	if (f->private_data != mm)
+		ret = ums_perr_set(perr, -ESRCH, c->line,
+				   "access check: %s in the writer's root is another process", path);
 	/* The file holds its own mm reference; fput() drops both. */
 	fput(f);
 	return ret;
+}
+
+/* Why @task cannot be a target (kernel thread, exiting), or NULL; takes *mmp (mm_users). */
+static const char *ums_task_refused(struct task_struct *task, struct mm_struct **mmp)
+{
+	if (task->flags & PF_KTHREAD)
+		return "is a kernel thread";
+	*mmp = (task->flags & PF_EXITING) ? NULL : get_task_mm(task);
+	return *mmp ? NULL : "is exiting";
 }
 
 /*
@@ -321,26 +324,18 @@ static int ums_may_read(const struct ums_cmd *c, const struct cred *cred, struct
  */
 static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, const struct cred *opener,
 			     struct mm_struct **mmp, const struct cred **credp,
-			     char *err, size_t errsz)
+			     struct ums_perr *perr)
 {
 	struct task_struct *task;
-	struct mm_struct *mm;
-	int ret = 0;
+	const char *why;
+	int ret;
 
 	task = get_pid_task(pid, PIDTYPE_PID);
-	if (!task) {
-		snprintf(err, errsz, "line %u: no process %d", c->line, c->pid);
-		return -ESRCH;
-	}
-	if (task->flags & PF_KTHREAD) {
-		snprintf(err, errsz, "line %u: pid %d is a kernel thread", c->line, c->pid);
-		ret = -EINVAL;
-		goto out;
-	}
-	mm = (task->flags & PF_EXITING) ? NULL : get_task_mm(task);
-	if (!mm) {
-		snprintf(err, errsz, "line %u: pid %d is exiting", c->line, c->pid);
-		ret = -EINVAL;
+	if (!task)
+		return ums_perr_set(perr, -ESRCH, c->line, "no process %d", c->pid);
+	why = ums_task_refused(task, mmp);
+	if (why) {
+		ret = ums_perr_set(perr, -EINVAL, c->line, "pid %d %s", c->pid, why);
 		goto out;
 	}
 	/*
@@ -349,110 +344,119 @@ static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, const str
 	 * cred) instead of keeping credentials no check ever saw.
 	 */
 	*credp = get_task_cred(task);
-	ret = ums_may_read(c, opener, mm, err, errsz);
-	if (ret)
-		goto out_cred;
+	ret = ums_may_read(c, opener, *mmp, perr);
 	/*
 	 * Setuid and prctl(PR_SET_DUMPABLE, 0) processes ask not to be
 	 * inspected; honour that unless the administrator said otherwise.
 	 * Checked here and on every pass (sampler.c).
 	 */
-	if (get_dumpable(mm) != SUID_DUMP_USER && !READ_ONCE(ums_param_allow_nondumpable)) {
-		snprintf(err, errsz,
-			 "line %u: pid %d is not dumpable (setuid or PR_SET_DUMPABLE 0); see allow_nondumpable",
-			 c->line, c->pid);
-		ret = -EPERM;
-		goto out_cred;
+	if (!ret && get_dumpable(*mmp) != SUID_DUMP_USER && !READ_ONCE(ums_param_allow_nondumpable))
+		ret = ums_perr_set(perr, -EPERM, c->line,
+				   "pid %d is not dumpable (setuid or PR_SET_DUMPABLE 0); see allow_nondumpable",
+				   c->pid);
+	if (ret) {
+		put_cred(*credp);
+		*credp = NULL;
+		mmput(*mmp);
+		*mmp = NULL;
 	}
-	*mmp = mm;
-	goto out;
-out_cred:
-	put_cred(*credp);
-	*credp = NULL;
-	mmput(mm);
 out:
 	put_task_struct(task);
 	return ret;
 }
 
-static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c,
-			   const struct cred *opener, char *err, size_t errsz)
+/* Checks of an add that need nothing from the target: name taken, max_regions. */
+static int ums_add_allowed(struct ums_batch *b, const struct ums_cmd *c, struct ums_perr *perr)
 {
-	const struct cred *cred = NULL;
-	struct mm_struct *mm = NULL;
-	struct ums_target *t;
-	struct ums_region *r;
+	unsigned int max = READ_ONCE(ums_param_max_regions);
+
+	if (c->name[0] && ums_find_name(b, c->name, false))
+		return ums_perr_set(perr, -EEXIST, c->line, "name '%s' already exists", c->name);
+	if (ums_nr_regions - b->nr_doomed + b->nr_added >= max)
+		return ums_perr_set(perr, -ENOSPC, c->line, "max_regions (%u) reached", max);
+	return 0;
+}
+
+/* The range must be one the sampler may read (copy.c's mapping rules). */
+static int ums_add_mapped(const struct ums_cmd *c, struct mm_struct *mm, struct ums_perr *perr)
+{
 	const char *refused;
-	struct pid *pid;
 	int ret;
-
-	if (c->name[0] && ums_find_name(b, c->name, false)) {
-		snprintf(err, errsz, "line %u: name '%s' already exists", c->line, c->name);
-		return -EEXIST;
-	}
-	if (ums_nr_regions - b->nr_doomed + b->nr_added >= READ_ONCE(ums_param_max_regions)) {
-		snprintf(err, errsz, "line %u: max_regions (%u) reached", c->line,
-			 READ_ONCE(ums_param_max_regions));
-		return -ENOSPC;
-	}
-
-	/* Resolved in the writer's pid namespace; this reference is dropped below. */
-	pid = find_get_pid(c->pid);
-	if (!pid) {
-		snprintf(err, errsz, "line %u: no process %d", c->line, c->pid);
-		return -ESRCH;
-	}
-	ret = ums_get_target_mm(c, pid, opener, &mm, &cred, err, errsz);
-	if (ret)
-		goto out_pid;
 
 	ret = mmap_read_lock_killable(mm);
 	if (ret)
-		goto out_mm;
+		return ret;
 	refused = ums_range_refused(mm, c->addr, c->len);
 	mmap_read_unlock(mm);
-	if (refused) {
-		snprintf(err, errsz, "line %u: 0x%llx+%llu in pid %d: %s", c->line, c->addr, c->len,
-			 c->pid, refused);
-		ret = -EFAULT;
-		goto out_mm;
-	}
+	if (refused)
+		return ums_perr_set(perr, -EFAULT, c->line, "0x%llx+%llu in pid %d: %s", c->addr,
+				    c->len, c->pid, refused);
+	return 0;
+}
 
-	ret = -ENOMEM;
-	r = ums_region_new(c);
-	if (!r) {
-		snprintf(err, errsz, "line %u: out of memory", c->line);
-		goto out_mm;
-	}
+/* Give @r an id and a name, join it to its target (new or in the batch), queue it. */
+static int ums_add_link(struct ums_batch *b, struct ums_region *r, const struct ums_cmd *c,
+			struct pid *pid, struct mm_struct *mm, const struct cred *cred,
+			struct ums_perr *perr)
+{
+	struct ums_target *t;
+	int ret;
+
 	t = ums_find_target(b, pid, mm, cred);
 	if (!t) {
 		t = ums_target_new(pid, mm, cred);
-		if (!t) {
-			snprintf(err, errsz, "line %u: out of memory", c->line);
-			goto out_region;
-		}
+		if (!t)
+			return ums_perr_set(perr, -ENOMEM, c->line, "out of memory");
 		list_add_tail(&t->list, &b->targets);
 	}
-	ret = xa_alloc_cyclic(&ums_ids, &r->id, r, XA_LIMIT(1, U32_MAX), &ums_next_id,
-			      GFP_KERNEL);
-	if (ret < 0) {
-		snprintf(err, errsz, "line %u: cannot allocate id", c->line);
-		goto out_region;
-	}
+	ret = xa_alloc_cyclic(&ums_ids, &r->id, r, XA_LIMIT(1, U32_MAX), &ums_next_id, GFP_KERNEL);
+	if (ret < 0)
+		return ums_perr_set(perr, ret, c->line, "cannot allocate id");
 	if (!r->name[0])
 		snprintf(r->name, sizeof(r->name), "r%u", r->id);
 	r->target = t;
 	list_add_tail(&r->node, &b->added);
 	b->nr_added++;
-	ret = c->mirror ? ums_mirror_new(r, mm, c->line, err, errsz) : 0;
-	if (ret) {
-		ums_region_discard(r);
-		b->nr_added--;
-	}
-	goto out_mm;
+	return 0;
+}
 
-out_region:
-	ums_region_put(r);
+static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c,
+			   const struct cred *opener, struct ums_perr *perr)
+{
+	const struct cred *cred = NULL;
+	struct mm_struct *mm = NULL;
+	struct ums_region *r;
+	struct pid *pid;
+	int ret;
+
+	ret = ums_add_allowed(b, c, perr);
+	if (ret)
+		return ret;
+	/* Resolved in the writer's pid namespace; this reference is dropped below. */
+	pid = find_get_pid(c->pid);
+	if (!pid)
+		return ums_perr_set(perr, -ESRCH, c->line, "no process %d", c->pid);
+	ret = ums_get_target_mm(c, pid, opener, &mm, &cred, perr);
+	if (ret)
+		goto out_pid;
+	ret = ums_add_mapped(c, mm, perr);
+	if (ret)
+		goto out_mm;
+	r = ums_region_new(c);
+	if (!r) {
+		ret = ums_perr_set(perr, -ENOMEM, c->line, "out of memory");
+		goto out_mm;
+	}
+	ret = ums_add_link(b, r, c, pid, mm, cred, perr);
+	if (ret) {
+		ums_region_put(r);
+	} else if (c->mirror) {
+		ret = ums_mirror_new(r, mm, c->line, perr);
+		if (ret) {
+			ums_region_discard(r);
+			b->nr_added--;
+		}
+	}
 out_mm:
 	put_cred(cred);
 	mmput(mm);
@@ -466,61 +470,9 @@ static bool ums_region_linked(struct ums_region *r)
 	return !list_empty(&r->tnode);
 }
 
-static int ums_prepare_del(struct ums_batch *b, const struct ums_cmd *c, char *err,
-			   size_t errsz)
+/* Take @r out: doomed if it is live, dropped if this batch added it. */
+static void ums_batch_del(struct ums_batch *b, struct ums_region *r)
 {
-	struct pid_namespace *ns = task_active_pid_ns(current);
-	struct ums_region *r, *tmp;
-	unsigned int n = 0;
-
-	switch (c->op) {
-	case UMS_OP_DEL_ID:
-		r = xa_load(&ums_ids, c->id);
-		if (!r || r->doomed || !ums_region_visible(r)) {
-			snprintf(err, errsz, "line %u: no region %u", c->line, c->id);
-			return -ENOENT;
-		}
-		break;
-	case UMS_OP_DEL_NAME:
-		r = ums_find_name(b, c->name, true);
-		if (!r) {
-			snprintf(err, errsz, "line %u: no region named '%s'", c->line, c->name);
-			return -ENOENT;
-		}
-		break;
-	case UMS_OP_DEL_PID:
-		ums_for_each_region(r) {
-			if (!r->doomed && pid_nr_ns(r->target->pid, ns) == c->pid) {
-				r->doomed = true;
-				b->nr_doomed++;
-				n++;
-			}
-		}
-		list_for_each_entry_safe(r, tmp, &b->added, node) {
-			if (pid_nr_ns(r->target->pid, ns) == c->pid) {
-				ums_region_discard(r);
-				b->nr_added--;
-				n++;
-			}
-		}
-		if (!n) {
-			snprintf(err, errsz, "line %u: no region for pid %d", c->line, c->pid);
-			return -ENOENT;
-		}
-		return 0;
-	default:	/* UMS_OP_CLEAR: what the writer can see */
-		ums_for_each_region(r) {
-			if (!r->doomed && ums_region_visible(r)) {
-				r->doomed = true;
-				b->nr_doomed++;
-			}
-		}
-		list_for_each_entry_safe(r, tmp, &b->added, node)
-			ums_region_discard(r);
-		b->nr_added = 0;
-		return 0;
-	}
-
 	if (ums_region_linked(r)) {
 		r->doomed = true;
 		b->nr_doomed++;
@@ -528,6 +480,57 @@ static int ums_prepare_del(struct ums_batch *b, const struct ums_cmd *c, char *e
 		ums_region_discard(r);
 		b->nr_added--;
 	}
+}
+
+/* del pid=PID, or clear (@all): every region of that pid / the writer can see. */
+static unsigned int ums_batch_del_many(struct ums_batch *b, const struct ums_cmd *c, bool all)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+	struct ums_region *r, *tmp;
+	unsigned int n = 0;
+
+	ums_for_each_region(r) {
+		if (!r->doomed && (all ? ums_region_visible(r) :
+				   pid_nr_ns(r->target->pid, ns) == c->pid)) {
+			r->doomed = true;
+			b->nr_doomed++;
+			n++;
+		}
+	}
+	list_for_each_entry_safe(r, tmp, &b->added, node) {
+		if (all || pid_nr_ns(r->target->pid, ns) == c->pid) {
+			ums_region_discard(r);
+			b->nr_added--;
+			n++;
+		}
+	}
+	return n;
+}
+
+static int ums_prepare_del(struct ums_batch *b, const struct ums_cmd *c, struct ums_perr *perr)
+{
+	struct ums_region *r;
+
+	switch (c->op) {
+	case UMS_OP_DEL_ID:
+		r = xa_load(&ums_ids, c->id);
+		if (!r || r->doomed || !ums_region_visible(r))
+			return ums_perr_set(perr, -ENOENT, c->line, "no region %u", c->id);
+		break;
+	case UMS_OP_DEL_NAME:
+		r = ums_find_name(b, c->name, true);
+		if (!r)
+			return ums_perr_set(perr, -ENOENT, c->line, "no region named '%s'", c->name);
+		break;
+	case UMS_OP_DEL_PID:
+		if (!ums_batch_del_many(b, c, false))
+			return ums_perr_set(perr, -ENOENT, c->line, "no region for pid %d", c->pid);
+		return 0;
+	default:	/* UMS_OP_CLEAR: what the writer can see */
+		ums_batch_del_many(b, c, true);
+		return 0;
+	}
+	ums_batch_del(b, r);
 	return 0;
 }
 
@@ -657,26 +660,48 @@ static void ums_batch_commit(struct ums_batch *b)
 	umsd_kick();
 }
 
+/* Check every command of a write and stage what it changes in @b; stops at the first error. */
+static int ums_batch_prepare(struct ums_batch *b, const struct ums_cmd *cmds, int nr,
+			     const struct cred *cred, struct ums_perr *perr)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < nr && !ret; i++) {
+		switch (cmds[i].op) {
+		case UMS_OP_ADD:
+			ret = ums_prepare_add(b, &cmds[i], cred, perr);
+			break;
+		case UMS_OP_SYNC:
+			b->sync = true;
+			break;
+		default:
+			ret = ums_prepare_del(b, &cmds[i], perr);
+			break;
+		}
+	}
+	return ret;
+}
+
 /**
  * ums_control() - apply one control write, all or nothing
  * @buf:	the written bytes (not NUL-terminated)
  * @n:		their count
  * @cred:	credentials of the control file's opener: adds pass the ptrace
  *		access check with them
- * @err:	receives a message naming the line and the problem on failure
- * @errsz:	size of @err
+ * @perr:	receives the errno and a message naming the line and the problem
+ *		on failure
  *
  * Context: process context; takes ums_ctl_lock, and ums_lock briefly.
  * Return: number of commands applied, or a negative errno (nothing applied).
  */
-int ums_control(const char *buf, size_t n, const struct cred *cred, char *err, size_t errsz)
+int ums_control(const char *buf, size_t n, const struct cred *cred, struct ums_perr *perr)
 {
 	struct ums_limits lim = {
 		.max_len = READ_ONCE(ums_param_max_len),
 		.addr_limit = TASK_SIZE_MAX,
 		.default_period_us = READ_ONCE(ums_param_period_us),
-		.min_period_us = 100,
-		.max_period_us = 3600U * 1000 * 1000,
+		.min_period_us = UMS_PERIOD_MIN_US,
+		.max_period_us = UMS_PERIOD_MAX_US,
 		.max_pid = PID_MAX_LIMIT,
 	};
 	struct ums_batch b = {
@@ -684,40 +709,26 @@ int ums_control(const char *buf, size_t n, const struct cred *cred, char *err, s
 		.targets = LIST_HEAD_INIT(b.targets),
 	};
 	struct ums_cmd *cmds;
-	struct ums_perr perr;
-	unsigned int max, i;
+	unsigned int max;
 	u32 first_id;
 	int nr, ret = 0;
 
-	err[0] = '\0';
+	perr->msg[0] = '\0';
 	max = ums_parse_count_lines(buf, n);
 	cmds = kvmalloc_array(max ? max : 1, sizeof(*cmds), GFP_KERNEL);
 	if (!cmds) {
-		snprintf(err, errsz, "out of memory");
+		strscpy(perr->msg, "out of memory", sizeof(perr->msg));
 		return -ENOMEM;
 	}
-	nr = ums_parse(buf, n, &lim, cmds, max, &perr);
+	nr = ums_parse(buf, n, &lim, cmds, max, perr);
 	if (nr < 0) {
-		strscpy(err, perr.msg, errsz);
 		ret = nr;
 		goto out;
 	}
 
 	mutex_lock(&ums_ctl_lock);
 	first_id = ums_next_id;
-	for (i = 0; i < nr && !ret; i++) {
-		switch (cmds[i].op) {
-		case UMS_OP_ADD:
-			ret = ums_prepare_add(&b, &cmds[i], cred, err, errsz);
-			break;
-		case UMS_OP_SYNC:
-			b.sync = true;
-			break;
-		default:
-			ret = ums_prepare_del(&b, &cmds[i], err, errsz);
-			break;
-		}
-	}
+	ret = ums_batch_prepare(&b, cmds, nr, cred, perr);
 	if (ret)
 		ums_batch_abort(&b, first_id);
 	else

@@ -262,7 +262,7 @@ extern struct list_head ums_regions;
 extern struct list_head ums_targets;
 extern unsigned int ums_nr_regions;
 extern unsigned int ums_nr_targets;
-int ums_control(const char *buf, size_t n, const struct cred *cred, char *err, size_t errsz);
+int ums_control(const char *buf, size_t n, const struct cred *cred, struct ums_perr *perr);
 void ums_iface_register(struct ums_iface *iface);
 void ums_iface_unregister(struct ums_iface *iface);
 bool ums_region_visible(const struct ums_region *r);
@@ -320,7 +320,7 @@ struct ums_mirror_stats {
 
 extern struct ums_mirror_stats ums_mirror_stats;
 int ums_mirror_new(struct ums_region *r, struct mm_struct *mm, unsigned int line,
-		   char *err, size_t errsz);
+		   struct ums_perr *perr);
 void ums_mirror_destroy(struct ums_region *r);
 bool ums_mirror_on(struct ums_region *r);
 void ums_mirror_build(struct ums_region *r, struct mm_struct *mm, u32 flags);

@@ -49,6 +49,19 @@ UMS_FLAGS(UMS_TDE_F_)
 			 { UMS_VT_S64, "s64" }, { UMS_VT_F32, "f32" },	\
 			 { UMS_VT_F64, "f64" }, { UMS_VT_STR, "str" })
 
+/* What every event of a region starts with: which region, whose, where. */
+#define UMS_TP_REGION_FIELDS						\
+		__field(u32, id)					\
+		__field(s32, pid)					\
+		__field(u64, addr)
+
+#define UMS_TP_REGION_ASSIGN(r)						\
+	do {								\
+		__entry->id = (r)->id;					\
+		__entry->pid = (r)->target->pid_nr;			\
+		__entry->addr = (r)->addr;				\
+	} while (0)
+
 TRACE_EVENT(sample,
 
 	TP_PROTO(const struct ums_region *r, const struct ums_slot *s, s64 value, u32 offset,
@@ -57,9 +70,7 @@ TRACE_EVENT(sample,
 	TP_ARGS(r, s, value, offset, data, size),
 
 	TP_STRUCT__entry(
-		__field(u32, id)
-		__field(s32, pid)
-		__field(u64, addr)
+		UMS_TP_REGION_FIELDS
 		__field(u64, seq)
 		__field(u64, late_ns)
 		__field(s64, value)
@@ -70,9 +81,7 @@ TRACE_EVENT(sample,
 	),
 
 	TP_fast_assign(
-		__entry->id = r->id;
-		__entry->pid = r->target->pid_nr;
-		__entry->addr = r->addr;
+		UMS_TP_REGION_ASSIGN(r);
 		__entry->seq = s->seq;
 		__entry->late_ns = s->late_ns;
 		__entry->value = value;
@@ -98,9 +107,7 @@ TRACE_EVENT(region,
 	TP_ARGS(r, op, reason),
 
 	TP_STRUCT__entry(
-		__field(u32, id)
-		__field(s32, pid)
-		__field(u64, addr)
+		UMS_TP_REGION_FIELDS
 		__field(u64, length)
 		__field(u32, period_us)
 		__field(u8, vtype)
@@ -111,9 +118,7 @@ TRACE_EVENT(region,
 	),
 
 	TP_fast_assign(
-		__entry->id = r->id;
-		__entry->pid = r->target->pid_nr;
-		__entry->addr = r->addr;
+		UMS_TP_REGION_ASSIGN(r);
 		__entry->length = r->len;
 		__entry->period_us = r->period_us;
 		__entry->vtype = r->vtype;

@@ -1,27 +1,157 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * cli.h - the subcommands of the `umsampler` CLI and what they share.
+ * cli.h - what the subcommands of the `umsampler` CLI share (trace-cmd style: one file per
+ * subcommand, cmd_NAME.c, plus these helpers).
  *
- * Each subcommand is `int cmd_NAME(int argc, char **argv)` (argv[0] is the
- * subcommand name), returning the process exit status. umsampler.c owns main()
- * and dispatch.
+ * Owns: the subcommand descriptor (struct cli_command: name, summary, usage text, options) and
+ * the exit-status convention (CLI_EXIT_*); option, number and duration parsing and error
+ * reporting (opts.c); the live system's debugfs files: where they are, reading them, parsing
+ * `regions`, writing `control` with the kernel's error message (live.c).  umsampler.c owns
+ * main() and dispatch.
+ *
+ * Names here are the CLI's own (cli_*): none reuses a kernel name for a different thing.
  */
 #ifndef _UMS_CLI_H
 #define _UMS_CLI_H
 
-/* umsampler.c / control.c: live system (debugfs) */
-int cmd_add(int argc, char **argv);
-int cmd_list(int argc, char **argv);
-int cmd_del(int argc, char **argv);
-int cmd_stats(int argc, char **argv);
-int cmd_watch(int argc, char **argv);
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-/* record.c, csv.c, plot.c: recordings */
-int cmd_record(int argc, char **argv);
-int cmd_csv(int argc, char **argv);
-int cmd_plot(int argc, char **argv);
+/* Exit status of every subcommand (record: trace-cmd's own status once it ran). */
+#define CLI_EXIT_OK	0	/* done */
+#define CLI_EXIT_ERR	1	/* runtime failure: module, process, file, kernel refusal */
+#define CLI_EXIT_USAGE	2	/* bad command line: message and usage on stderr */
+
+/* The largest pid of any kernel (PID_MAX_LIMIT): a bigger PID argument is a usage error. */
+#define CLI_PID_MAX	4194304
 
 /* Default debugfs directory; $UMSAMPLER_DEBUGFS overrides (tests). */
 #define UMS_DEBUGFS "/sys/kernel/debug/umsampler"
+
+/*
+ * A subcommand: `umsampler NAME ...` runs run(argc, argv) with argv[0] = NAME and returns the
+ * process exit status.  usage starts with "usage: umsampler NAME"; shortopts and longopts are
+ * for cli_getopt() (both include h/--help).  Defined with CLI_COMMAND().
+ */
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;	/* one line of `umsampler --help` */
+	const char *usage;
+	const char *shortopts;
+	const struct option *longopts;
+};
+
+/* Long options of a subcommand: --NAME VALUE and --NAME, returned by cli_getopt() as c. */
+#define CLI_ARG(name, c)	{ name, required_argument, NULL, c }
+#define CLI_FLAG(name, c)	{ name, no_argument, NULL, c }
+
+/*
+ * Define subcommand NAME in its cmd_NAME.c: the descriptor cli_NAME, run by the file's static
+ * cmd_NAME() (declared here), with the usage text NAME_usage defined before, SHORTOPTS, the
+ * SUMMARY line and the long options after it (CLI_ARG/CLI_FLAG; --help is added).
+ */
+#define CLI_COMMAND(nm, shorts, summ, ...)						\
+	static int cmd_##nm(int argc, char **argv);					\
+	static const struct option nm##_opts[] = {					\
+		CLI_FLAG("help", 'h'), ##__VA_ARGS__, { 0 }				\
+	};										\
+	const struct cli_command cli_##nm = {						\
+		.name = #nm, .run = cmd_##nm, .summary = summ, .usage = nm##_usage,	\
+		.shortopts = shorts, .longopts = nm##_opts,				\
+	}
+
+extern const struct cli_command cli_add, cli_list, cli_del, cli_stats, cli_watch;
+extern const struct cli_command cli_record, cli_csv, cli_plot;
+
+/* ---- opts.c: command line and messages ---- */
+
+/*
+ * getopt_long() over a subcommand's arguments (argv[0] is its name; one subcommand per
+ * process, so getopt starts fresh): returns the next option character, or -1 after the last
+ * option (optind: first operand).  -h/--help prints the usage to stdout and exits 0; an
+ * unknown option or a missing argument (getopt's message) prints the usage to stderr and
+ * exits CLI_EXIT_USAGE.
+ */
+int cli_getopt(const struct cli_command *cmd, int argc, char **argv);
+
+/*
+ * A usage error: "umsampler NAME: MESSAGE" (printf-like; none if fmt is NULL) and the usage on
+ * stderr.  Returns CLI_EXIT_USAGE.
+ */
+int cli_usage_err(const struct cli_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A runtime error of a subcommand: "umsampler NAME: MESSAGE" on stderr (printf-like). */
+void cli_cmd_err(const struct cli_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A runtime error outside any one subcommand: "umsampler: MESSAGE" on stderr (printf-like). */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Unsigned number in C notation (0x.., decimal), whole string.  Returns 0 or -1. */
+int cli_parse_u64(const char *s, uint64_t *v);
+
+/* Units of durations, in microseconds: the default unit of a bare number. */
+#define CLI_US		1ULL
+#define CLI_SEC		1000000ULL
+
+/*
+ * The one duration grammar (--period, --interval, --duration): a decimal number (fraction
+ * allowed) with a unit us, ms, s, m or h, or without one in bare_unit (CLI_US or CLI_SEC) -
+ * "500us", "1.5ms", "2s", "1m", "1h", "3".  *us gets it rounded to microseconds.  Returns 0,
+ * or -1 if malformed or above 10^15 us; the caller checks its own range.
+ */
+int cli_parse_duration(const char *s, uint64_t bare_unit, uint64_t *us);
+
+/* us as the largest unit that shows it whole: "2s", "500ms", "250us". */
+void cli_fmt_duration(char *buf, size_t n, uint64_t us);
+
+/* ---- live.c: the module's debugfs files ---- */
+
+/* One line of `regions` (every number 64 bits wide). */
+struct cli_region {
+	uint64_t id;
+	int64_t pid;
+	uint64_t addr;
+	uint64_t len;
+	uint64_t period_us;
+	char type[8];
+	char mode[8];
+	char name[32];
+	uint64_t samples;
+	uint64_t partial;
+	uint64_t emitted;
+};
+
+/* The debugfs directory: $UMSAMPLER_DEBUGFS or UMS_DEBUGFS. */
+const char *cli_debugfs_dir(void);
+
+/* Check that the directory exists and is readable; prints the reason and returns -1 if not. */
+int cli_check_debugfs(void);
+
+/*
+ * Read a whole file of the debugfs directory (relative name) into a NUL-terminated malloc'ed
+ * buffer; *len (if not NULL) gets its length.  NULL with errno set on failure.
+ */
+char *cli_read_file(const char *rel, size_t *len);
+
+/* values/NAME without its newline ("" before the first sample; NULL if gone), malloc'ed. */
+char *cli_read_value(const char *name);
+
+/*
+ * Parse `regions` into a malloc'ed array (*n entries; NULL and *n = 0 when empty).
+ * Returns 0, or -1 after printing the reason.
+ */
+int cli_read_regions(struct cli_region **out, size_t *n);
+
+/*
+ * Write buf to `control` with one write(2).  On failure prints "umsampler WHAT: ..." with the
+ * errno meaning and the kernel's message (read back from `control`) and returns -1 with errno
+ * set.
+ */
+int cli_write_control(const char *what, const char *buf);
 
 #endif /* _UMS_CLI_H */

@@ -31,22 +31,20 @@
 
 /* ---- reassembler ---- */
 
-struct ums_rstate {
+/* What the reassembler knows of one region id, and its pending sample. */
+struct region_state {
 	u32 id;
 	bool known;		/* meta valid (a region event was seen) */
 	bool weak;		/* meta from a del/gone event only */
 	bool pending;		/* a sample is being assembled */
 	struct ums_region_meta meta;
-	/* the pending sample: fields of its first chunk */
-	u64 seq, time_ns, addr, late_ns;
-	s32 pid;
-	u8 vtype, flags;
+	struct ums_sample first;	/* the pending sample: fields of its first chunk */
 	u8 *buf;
 	size_t cap, end, covered;
 };
 
-struct ums_asm {
-	struct ums_rstate *st;	/* sorted by id */
+struct ums_reassembler {
+	struct region_state *st;	/* sorted by id */
 	size_t n, cap;
 	ums_sample_fn fn;
 	void *arg;
@@ -54,39 +52,39 @@ struct ums_asm {
 	size_t vcap;
 };
 
-struct ums_asm *ums_asm_new(ums_sample_fn fn, void *arg)
+struct ums_reassembler *ums_reassembler_new(ums_sample_fn fn, void *arg)
 {
-	struct ums_asm *a = calloc(1, sizeof(*a));
+	struct ums_reassembler *r = calloc(1, sizeof(*r));
 
-	if (!a)
+	if (!r)
 		return NULL;
-	a->fn = fn;
-	a->arg = arg;
-	return a;
+	r->fn = fn;
+	r->arg = arg;
+	return r;
 }
 
-void ums_asm_free(struct ums_asm *a)
+void ums_reassembler_free(struct ums_reassembler *r)
 {
 	size_t i;
 
-	if (!a)
+	if (!r)
 		return;
-	for (i = 0; i < a->n; i++)
-		free(a->st[i].buf);
-	free(a->st);
-	free(a->vbuf);
-	free(a);
+	for (i = 0; i < r->n; i++)
+		free(r->st[i].buf);
+	free(r->st);
+	free(r->vbuf);
+	free(r);
 }
 
-static struct ums_rstate *ums_asm_find(const struct ums_asm *a, u32 id, size_t *pos)
+static struct region_state *state_find(const struct ums_reassembler *r, u32 id, size_t *pos)
 {
-	size_t lo = 0, hi = a->n, mid;
+	size_t lo = 0, hi = r->n, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (a->st[mid].id == id)
-			return &a->st[mid];
-		if (a->st[mid].id < id)
+		if (r->st[mid].id == id)
+			return &r->st[mid];
+		if (r->st[mid].id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -96,36 +94,36 @@ static struct ums_rstate *ums_asm_find(const struct ums_asm *a, u32 id, size_t *
 	return NULL;
 }
 
-static struct ums_rstate *ums_asm_get(struct ums_asm *a, u32 id)
+static struct region_state *state_get(struct ums_reassembler *r, u32 id)
 {
-	struct ums_rstate *st, *nst;
+	struct region_state *st, *nst;
 	size_t pos = 0;
 
-	st = ums_asm_find(a, id, &pos);
+	st = state_find(r, id, &pos);
 	if (st)
 		return st;
-	nst = ums_grow(a->st, a->n, &a->cap, sizeof(*nst), 16);
+	nst = ums_grow(r->st, r->n, &r->cap, sizeof(*nst), 16);
 	if (!nst)
 		return NULL;
-	a->st = nst;
-	memmove(&a->st[pos + 1], &a->st[pos], (a->n - pos) * sizeof(*a->st));
-	a->n++;
-	st = &a->st[pos];
+	r->st = nst;
+	memmove(&r->st[pos + 1], &r->st[pos], (r->n - pos) * sizeof(*r->st));
+	r->n++;
+	st = &r->st[pos];
 	memset(st, 0, sizeof(*st));
 	st->id = id;
 	return st;
 }
 
-const struct ums_region_meta *ums_asm_lookup(const struct ums_asm *a, u32 id)
+const struct ums_region_meta *ums_reassembler_lookup(const struct ums_reassembler *r, u32 id)
 {
-	const struct ums_rstate *st = ums_asm_find(a, id, NULL);
+	const struct region_state *st = state_find(r, id, NULL);
 
 	return st && st->known ? &st->meta : NULL;
 }
 
-int ums_asm_region(struct ums_asm *a, const struct ums_region_meta *m)
+int ums_reassembler_region(struct ums_reassembler *r, const struct ums_region_meta *m)
 {
-	struct ums_rstate *st = ums_asm_get(a, m->id);
+	struct region_state *st = state_get(r, m->id);
 
 	if (!st)
 		return -ENOMEM;
@@ -139,18 +137,18 @@ int ums_asm_region(struct ums_asm *a, const struct ums_region_meta *m)
 	return 0;
 }
 
-int ums_asm_region_hint(struct ums_asm *a, const struct ums_region_meta *m)
+int ums_reassembler_region_hint(struct ums_reassembler *r, const struct ums_region_meta *m)
 {
-	const struct ums_rstate *st = ums_asm_find(a, m->id, NULL);
+	const struct region_state *st = state_find(r, m->id, NULL);
 	bool strong = m->op == UMS_REG_ADD || m->op == UMS_REG_SYNC;
 
 	if (st && st->known && !(st->weak && strong))
 		return 0;
-	return ums_asm_region(a, m);
+	return ums_reassembler_region(r, m);
 }
 
 /* Make st->buf hold at least size bytes, new bytes zeroed. */
-static int ums_rstate_reserve(struct ums_rstate *st, size_t size)
+static int state_reserve(struct region_state *st, size_t size)
 {
 	size_t ncap = st->cap ? st->cap : 64;
 	u8 *nb;
@@ -168,7 +166,7 @@ static int ums_rstate_reserve(struct ums_rstate *st, size_t size)
 	return 0;
 }
 
-static int ums_asm_emit(struct ums_asm *a, struct ums_rstate *st)
+static int emit_sample(struct ums_reassembler *r, struct region_state *st)
 {
 	size_t size = st->end, need;
 	struct ums_sample s;
@@ -176,42 +174,36 @@ static int ums_asm_emit(struct ums_asm *a, struct ums_rstate *st)
 
 	if (st->known && st->meta.length > size && st->meta.length <= UMS_MAX_SAMPLE)
 		size = st->meta.length;
-	if (ums_rstate_reserve(st, size))
+	if (state_reserve(st, size))
 		return -ENOMEM;
 	need = ums_value_bufsize(size);
-	if (need > a->vcap) {
-		char *nb = realloc(a->vbuf, need);
+	if (need > r->vcap) {
+		char *nb = realloc(r->vbuf, need);
 
 		if (!nb)
 			return -ENOMEM;
-		a->vbuf = nb;
-		a->vcap = need;
+		r->vbuf = nb;
+		r->vcap = need;
 	}
-	memset(&s, 0, sizeof(s));
-	s.time_ns = st->time_ns;
-	s.id = st->id;
-	s.pid = st->pid;
-	s.addr = st->addr;
-	s.seq = st->seq;
-	s.late_ns = st->late_ns;
-	s.vtype = st->vtype;
-	s.flags = st->flags | (st->covered < size ? UMS_F_PARTIAL : 0);
+	s = st->first;
+	s.flags |= st->covered < size ? UMS_F_PARTIAL : 0;
 	s.name = st->known ? st->meta.name : "";
 	s.data = st->buf;
 	s.len = size;
-	ums_render_value(a->vbuf, a->vcap, s.vtype, s.data, s.len, s.flags & UMS_F_PARTIAL);
-	s.value = a->vbuf;
+	ums_render_value(r->vbuf, r->vcap, s.vtype, s.data, s.len, s.flags & UMS_F_PARTIAL);
+	s.value = r->vbuf;
 	st->pending = false;
-	ret = a->fn(&s, a->arg);
+	ret = r->fn(&s, r->arg);
 	/* keep the buffer for the next sample of the region, zeroed */
 	memset(st->buf, 0, st->cap);
 	return ret;
 }
 
-int ums_asm_chunk(struct ums_asm *a, const struct ums_chunk *c)
+int ums_reassembler_chunk(struct ums_reassembler *r, const struct ums_chunk *c)
 {
-	struct ums_rstate *st = ums_asm_get(a, c->id);
-	size_t stop = (size_t)c->offset + c->len;
+	const struct ums_sample *cs = &c->sample;
+	struct region_state *st = state_get(r, cs->id);
+	size_t stop = (size_t)c->offset + cs->len;
 	bool complete;
 	int ret;
 
@@ -219,63 +211,58 @@ int ums_asm_chunk(struct ums_asm *a, const struct ums_chunk *c)
 		return -ENOMEM;
 	if (stop > UMS_MAX_SAMPLE)
 		return -EFBIG;
-	if (st->pending && st->seq != c->seq) {
-		ret = ums_asm_emit(a, st);
+	if (st->pending && st->first.seq != cs->seq) {
+		ret = emit_sample(r, st);
 		if (ret)
 			return ret;
 	}
 	if (!st->pending) {
 		st->pending = true;
-		st->seq = c->seq;
-		st->time_ns = c->time_ns;
-		st->pid = c->pid;
-		st->addr = c->addr;
-		st->late_ns = c->late_ns;
-		st->vtype = c->vtype;
-		st->flags = 0;
+		st->first = *cs;
+		st->first.flags = 0;
 		st->end = 0;
 		st->covered = 0;
 	}
-	if (ums_rstate_reserve(st, stop))
+	if (state_reserve(st, stop))
 		return -ENOMEM;
-	if (c->len)
-		memcpy(st->buf + c->offset, c->data, c->len);
+	if (cs->len)
+		memcpy(st->buf + c->offset, cs->data, cs->len);
 	if (stop > st->end)
 		st->end = stop;
-	st->covered += c->len;
-	st->flags |= c->flags;
+	st->covered += cs->len;
+	st->first.flags |= cs->flags;
 	if (st->known && st->meta.length)
 		complete = st->covered >= st->meta.length;
 	else
-		complete = c->len < UMS_EVENT_CHUNK && st->covered == stop;
-	return complete ? ums_asm_emit(a, st) : 0;
+		complete = cs->len < UMS_EVENT_CHUNK && st->covered == stop;
+	return complete ? emit_sample(r, st) : 0;
 }
 
 static int ums_pending_cmp(const void *x, const void *y)
 {
-	const struct ums_rstate *a = *(struct ums_rstate * const *)x;
-	const struct ums_rstate *b = *(struct ums_rstate * const *)y;
+	const struct region_state *a = *(struct region_state * const *)x;
+	const struct region_state *b = *(struct region_state * const *)y;
 
-	if (a->time_ns != b->time_ns)
-		return a->time_ns < b->time_ns ? -1 : 1;
+	if (a->first.time_ns != b->first.time_ns)
+		return a->first.time_ns < b->first.time_ns ? -1 : 1;
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
-int ums_asm_finish(struct ums_asm *a)
+int ums_reassembler_finish(struct ums_reassembler *r)
 {
-	struct ums_rstate **p;
+	struct region_state **p;
 	size_t i, n = 0;
 	int ret = 0;
 
-	p = calloc(a->n ? a->n : 1, sizeof(*p));
+	p = calloc(r->n ? r->n : 1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	for (i = 0; i < a->n; i++)
-		if (a->st[i].pending)
-			p[n++] = &a->st[i];
+	for (i = 0; i < r->n; i++)
+		if (r->st[i].pending)
+			p[n++] = &r->st[i];
 	qsort(p, n, sizeof(*p), ums_pending_cmp);
 	for (i = 0; i < n && !ret; i++)
-		ret = ums_asm_emit(a, p[i]);
+		ret = emit_sample(r, p[i]);
 	free(p);
 	return ret;
 }
@@ -337,9 +324,9 @@ static const char * const ums_rfields[RF_NR] = {
 
 struct ums_tdat {
 	struct tep_handle *tep;
-	struct tep_event *sev, *rev;
+	struct tep_event *sample_ev, *region_ev;
 	struct tep_format_field *sf[SF_NR], *rf[RF_NR];
-	struct ums_asm *a;
+	struct ums_reassembler *reasm;
 	const char *path;
 	bool prepass;
 	int ret;
@@ -384,30 +371,30 @@ static int ums_tdat_record(struct tracecmd_input *h, struct tep_record *rec, int
 	(void)h;
 	(void)cpu;
 	type = tep_data_type(t->tep, rec);
-	if (t->sev && type == t->sev->id) {
-		struct ums_chunk c;
+	if (t->sample_ev && type == t->sample_ev->id) {
+		struct ums_chunk c = { 0 };
 
-		raw = tep_get_field_raw(NULL, t->sev, "data", rec, &len, 0);
+		raw = tep_get_field_raw(NULL, t->sample_ev, "data", rec, &len, 0);
 		if (ums_tdat_read(t->sf, SF_NR, rec, v) || !raw || len < 0)
 			return 0;	/* malformed record: skip */
-		c.time_ns = rec->ts;
-		c.id = (u32)v[SF_ID];
-		c.pid = (s32)v[SF_PID];
-		c.addr = v[SF_ADDR];
-		c.seq = v[SF_SEQ];
-		c.late_ns = v[SF_LATE];
+		c.sample.time_ns = rec->ts;
+		c.sample.id = (u32)v[SF_ID];
+		c.sample.pid = (s32)v[SF_PID];
+		c.sample.addr = v[SF_ADDR];
+		c.sample.seq = v[SF_SEQ];
+		c.sample.late_ns = v[SF_LATE];
 		c.offset = (u32)v[SF_OFFSET];
-		c.vtype = (u8)v[SF_VTYPE];
-		c.flags = (u8)v[SF_FLAGS];
-		c.data = raw;
-		c.len = (size_t)len;
-		t->ret = ums_asm_chunk(t->a, &c);
-	} else if (t->rev && type == t->rev->id) {
+		c.sample.vtype = (u8)v[SF_VTYPE];
+		c.sample.flags = (u8)v[SF_FLAGS];
+		c.sample.data = raw;
+		c.sample.len = (size_t)len;
+		t->ret = ums_reassembler_chunk(t->reasm, &c);
+	} else if (t->region_ev && type == t->region_ev->id) {
 		struct ums_region_meta m;
 		const char *name;
 		size_t n;
 
-		name = tep_get_field_raw(NULL, t->rev, "name", rec, &len, 0);
+		name = tep_get_field_raw(NULL, t->region_ev, "name", rec, &len, 0);
 		if (ums_tdat_read(t->rf, RF_NR, rec, v) || !name || len < 0)
 			return 0;
 		memset(&m, 0, sizeof(m));
@@ -424,13 +411,17 @@ static int ums_tdat_record(struct tracecmd_input *h, struct tep_record *rec, int
 		if (n >= sizeof(m.name))
 			n = sizeof(m.name) - 1;
 		memcpy(m.name, name, n);
-		t->ret = t->prepass ? ums_asm_region_hint(t->a, &m) : ums_asm_region(t->a, &m);
+		t->ret = t->prepass ? ums_reassembler_region_hint(t->reasm, &m) :
+				      ums_reassembler_region(t->reasm, &m);
 	}
 	return t->ret ? 1 : 0;
 }
 
-/* One pass over a trace.dat; the pre-pass only learns region events (ums_asm_region_hint). */
-static int ums_tdat_pass(const char *path, struct ums_asm *a, bool prepass)
+/*
+ * One pass over a trace.dat; the pre-pass only learns region events
+ * (ums_reassembler_region_hint()).
+ */
+static int ums_tdat_pass(const char *path, struct ums_reassembler *r, bool prepass)
 {
 	struct tracecmd_input *h;
 	struct ums_tdat t;
@@ -438,7 +429,7 @@ static int ums_tdat_pass(const char *path, struct ums_asm *a, bool prepass)
 
 	memset(&t, 0, sizeof(t));
 	t.path = path;
-	t.a = a;
+	t.reasm = r;
 	t.prepass = prepass;
 	h = tracecmd_open(path, TRACECMD_FL_LOAD_NO_PLUGINS | TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS);
 	if (!h) {
@@ -446,16 +437,16 @@ static int ums_tdat_pass(const char *path, struct ums_asm *a, bool prepass)
 		return -1;
 	}
 	t.tep = tracecmd_get_tep(h);
-	t.sev = tep_find_event_by_name(t.tep, "umsampler", "sample");
-	t.rev = tep_find_event_by_name(t.tep, "umsampler", "region");
-	if (!t.sev && !t.rev) {
+	t.sample_ev = tep_find_event_by_name(t.tep, "umsampler", "sample");
+	t.region_ev = tep_find_event_by_name(t.tep, "umsampler", "region");
+	if (!t.sample_ev && !t.region_ev) {
 		fprintf(stderr, "umsampler: %s: no umsampler events recorded\n", path);
 		goto out;
 	}
 	if (prepass)
-		t.sev = NULL;
-	if ((t.sev && ums_tdat_fields(t.sev, t.sf, ums_sfields, SF_NR, path)) ||
-	    (t.rev && ums_tdat_fields(t.rev, t.rf, ums_rfields, RF_NR, path)))
+		t.sample_ev = NULL;
+	if ((t.sample_ev && ums_tdat_fields(t.sample_ev, t.sf, ums_sfields, SF_NR, path)) ||
+	    (t.region_ev && ums_tdat_fields(t.region_ev, t.rf, ums_rfields, RF_NR, path)))
 		goto out;
 	if (tracecmd_iterate_events(h, NULL, 0, ums_tdat_record, &t) < 0 && !t.ret) {
 		fprintf(stderr, "umsampler: %s: error reading events\n", path);
@@ -474,19 +465,19 @@ out:
  */
 static int ums_decode_tracedat(const char *path, ums_sample_fn fn, void *arg)
 {
-	struct ums_asm *a = ums_asm_new(fn, arg);
+	struct ums_reassembler *r = ums_reassembler_new(fn, arg);
 	int ret;
 
-	if (!a)
+	if (!r)
 		return -ENOMEM;
-	ret = ums_tdat_pass(path, a, true);
+	ret = ums_tdat_pass(path, r, true);
 	if (!ret)
-		ret = ums_tdat_pass(path, a, false);
+		ret = ums_tdat_pass(path, r, false);
 	if (!ret)
-		ret = ums_asm_finish(a);
+		ret = ums_reassembler_finish(r);
 	if (ret < 0 && ret != -1)
 		fprintf(stderr, "umsampler: %s: %s\n", path, strerror(-ret));
-	ums_asm_free(a);
+	ums_reassembler_free(r);
 	return ret;
 }
 

@@ -3,11 +3,11 @@
  * decode.h - reading umsampler recordings (trace-cmd trace.dat, perf.data).
  *
  * Owns: the sample stream handed to `umsampler csv` and `umsampler plot` (struct ums_sample),
- * the chunk reassembler (struct ums_asm: chunks of regions longer than UMS_EVENT_CHUNK joined
- * by (id, seq) in offset order), the region table learned from umsampler:region events, the
- * CSV row format, and the few text helpers that the libtraceevent plugin shares with the CSV
- * writer (static inline here, because the plugin is built from plugin_umsampler.c and
- * common/render.c only).
+ * the chunk reassembler (struct ums_reassembler: chunks of regions longer than
+ * UMS_EVENT_CHUNK joined by (id, seq) in offset order), the region table learned from
+ * umsampler:region events, the CSV row format, and the few text helpers that the
+ * libtraceevent plugin shares with the CSV writer (static inline here, because the plugin is
+ * built from plugin_umsampler.c and common/render.c only).
  *
  * CSV (identical from trace.dat and, through tracing/umsampler-perf.py, from perf.data):
  *   time_ns,id,name,pid,addr,seq,late_ns,flags,value
@@ -42,21 +42,6 @@ struct ums_region_meta {
 	char name[32];
 };
 
-/* One umsampler:sample event (a whole sample or one chunk of it). */
-struct ums_chunk {
-	u64 time_ns;
-	u32 id;
-	s32 pid;
-	u64 addr;
-	u64 seq;
-	u64 late_ns;
-	u32 offset;
-	u8 vtype;
-	u8 flags;
-	const u8 *data;
-	size_t len;
-};
-
 /* A complete sample as handed to consumers. */
 struct ums_sample {
 	u64 time_ns;
@@ -73,28 +58,37 @@ struct ums_sample {
 	const char *value;	/* ums_render_value() text, unquoted */
 };
 
+/*
+ * One umsampler:sample event: a whole sample or the chunk of it at offset (sample: the event's
+ * fields and its bytes; name and value unused).
+ */
+struct ums_chunk {
+	struct ums_sample sample;
+	u32 offset;
+};
+
 /* Returns 0 to go on, anything else stops decoding and is returned by the decoder. */
 typedef int (*ums_sample_fn)(const struct ums_sample *s, void *arg);
 
 /* ---- reassembly ---- */
 
-struct ums_asm;
+struct ums_reassembler;
 
-struct ums_asm *ums_asm_new(ums_sample_fn fn, void *arg);
+struct ums_reassembler *ums_reassembler_new(ums_sample_fn fn, void *arg);
 /* Learn a region event (add/sync name a region; del/gone keep the name for later chunks). */
-int ums_asm_region(struct ums_asm *a, const struct ums_region_meta *m);
+int ums_reassembler_region(struct ums_reassembler *r, const struct ums_region_meta *m);
 /*
  * Pre-pass: learn a region event only if nothing (or only a del/gone) is known of the id yet,
  * so that the first add/sync of each id names it from the start of the stream.
  */
-int ums_asm_region_hint(struct ums_asm *a, const struct ums_region_meta *m);
+int ums_reassembler_region_hint(struct ums_reassembler *r, const struct ums_region_meta *m);
 /* Feed one sample event; complete samples are passed to fn (maybe several, older first). */
-int ums_asm_chunk(struct ums_asm *a, const struct ums_chunk *c);
+int ums_reassembler_chunk(struct ums_reassembler *r, const struct ums_chunk *c);
 /* End of stream: emit every pending (incomplete) sample in first-chunk time order. */
-int ums_asm_finish(struct ums_asm *a);
-void ums_asm_free(struct ums_asm *a);
+int ums_reassembler_finish(struct ums_reassembler *r);
+void ums_reassembler_free(struct ums_reassembler *r);
 /* Region metadata known for id, or NULL. */
-const struct ums_region_meta *ums_asm_lookup(const struct ums_asm *a, u32 id);
+const struct ums_region_meta *ums_reassembler_lookup(const struct ums_reassembler *r, u32 id);
 
 /* ---- files ---- */
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * grow.h - the growable arrays of the recording consumers (decode.c's region states, plot.c's
- * series): room for one more element, by doubling.  static inline, because tests/host/decode.t
- * builds decode.c without the other tracing/ sources.
+ * grow.h - the growable arrays of the recording consumers (decode.c's region states,
+ * cmd_plot.c's series): room for one more element, by doubling.  static inline, because
+ * tests/host/decode.t builds decode.c without the other tracing/ sources.
  */
 #ifndef _UMS_GROW_H
 #define _UMS_GROW_H

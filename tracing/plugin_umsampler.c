@@ -13,6 +13,12 @@
  * region events (add/sync) seen earlier in the stream: a table id -> name/type/length kept
  * here; a sample of an unknown region shows `id=N`.
  *
+ * A record missing a field the handler needs (another module version's format) makes the
+ * handler return -1: libtraceevent then prints the event with the kernel's own format.
+ * Everything but the loader and unloader is static (tests/host/decode_test.c includes this
+ * file to test the internals), and the .so is built with -fvisibility=hidden so that the
+ * shared common/ code it links in is not exported either.
+ *
  * Only tep_* / trace_seq_* symbols that both libtraceevent 1.7 (trace-cmd) and perf 6.1's
  * built-in copy export are used: tep_register_event_handler, tep_unregister_event_handler,
  * tep_get_field_val, tep_get_field_raw, trace_seq_printf, trace_seq_puts.  The plugin is
@@ -30,41 +36,49 @@
 
 #define UMS_PLUGIN_MAX_ID	(1U << 22)
 
-struct ums_plugin_region {
+/* What the plugin knows of a region id, from its region events. */
+struct plugin_region {
 	bool known;
 	u8 vtype;
 	u64 length;
 	char name[32];
 };
 
-static struct ums_plugin_region *ums_regions;
-static u32 ums_nregions;
+static struct plugin_region *plugin_regions;	/* indexed by id */
+static u32 plugin_nregions;
 
-static struct ums_plugin_region *ums_plugin_slot(u32 id, bool create)
+static struct plugin_region *plugin_slot(u32 id, bool create)
 {
-	struct ums_plugin_region *n;
+	struct plugin_region *n;
 	u32 cap;
 
-	if (id < ums_nregions)
-		return &ums_regions[id];
+	if (id < plugin_nregions)
+		return &plugin_regions[id];
 	if (!create || id >= UMS_PLUGIN_MAX_ID)
 		return NULL;
-	cap = ums_nregions ? ums_nregions : 64;
+	cap = plugin_nregions ? plugin_nregions : 64;
 	while (cap <= id)
 		cap *= 2;
-	n = realloc(ums_regions, cap * sizeof(*n));
+	n = realloc(plugin_regions, cap * sizeof(*n));
 	if (!n)
 		return NULL;
-	memset(n + ums_nregions, 0, (cap - ums_nregions) * sizeof(*n));
-	ums_regions = n;
-	ums_nregions = cap;
-	return &ums_regions[id];
+	memset(n + plugin_nregions, 0, (cap - plugin_nregions) * sizeof(*n));
+	plugin_regions = n;
+	plugin_nregions = cap;
+	return &plugin_regions[id];
 }
 
-/* Learn a region (also used by the host test). */
-void ums_plugin_learn(u32 id, const char *name, size_t namelen, u8 vtype, u64 length)
+/* The region id if the plugin has learned it, else NULL. */
+static const struct plugin_region *plugin_known(u32 id)
 {
-	struct ums_plugin_region *r = ums_plugin_slot(id, true);
+	const struct plugin_region *r = plugin_slot(id, false);
+
+	return r && r->known ? r : NULL;
+}
+
+static void plugin_learn(u32 id, const char *name, size_t namelen, u8 vtype, u64 length)
+{
+	struct plugin_region *r = plugin_slot(id, true);
 	size_t n = strnlen(name, namelen);
 
 	if (!r)
@@ -78,18 +92,18 @@ void ums_plugin_learn(u32 id, const char *name, size_t namelen, u8 vtype, u64 le
 	r->known = true;
 }
 
-void ums_plugin_forget_all(void)
+static void plugin_forget_all(void)
 {
-	free(ums_regions);
-	ums_regions = NULL;
-	ums_nregions = 0;
+	free(plugin_regions);
+	plugin_regions = NULL;
+	plugin_nregions = 0;
 }
 
 /*
  * The text after "value=" of a sample: the rendering of the bytes, str in double quotes.
- * Returns a malloc'ed string or NULL (also used by the host test).
+ * Returns a malloc'ed string or NULL.
  */
-char *ums_plugin_value(unsigned int vtype, const u8 *data, size_t len, unsigned int flags)
+static char *plugin_value(unsigned int vtype, const u8 *data, size_t len, unsigned int flags)
 {
 	size_t size = ums_value_bufsize(len);
 	char *buf = malloc(size + 2);
@@ -106,91 +120,118 @@ char *ums_plugin_value(unsigned int vtype, const u8 *data, size_t len, unsigned 
 	return buf;
 }
 
-static int ums_field(struct trace_seq *s, struct tep_event *ev, struct tep_record *rec,
-		     const char *name, unsigned long long *v)
-{
-	return tep_get_field_val(s, ev, name, rec, v, 1);
-}
+/* The sample event's numeric fields, in the order of enum sample_field. */
+static const char *const sample_fields[] = { "id", "pid", "seq", "late_ns", "offset", "vtype",
+					     "flags" };
+enum sample_field { S_ID, S_PID, S_SEQ, S_LATE, S_OFFSET, S_VTYPE, S_FLAGS, S_NR };
 
-static int ums_sample_handler(struct trace_seq *s, struct tep_record *rec, struct tep_event *ev,
-			      void *context)
+static void plugin_print_sample(struct trace_seq *s, const unsigned long long *f,
+				const void *data, int len)
 {
-	unsigned long long id, pid, seq, late, off, vtype, flags;
-	struct ums_plugin_region *r;
+	const struct plugin_region *r = plugin_known((u32)f[S_ID]);
 	char fl[32], *val;
-	const u8 *data;
-	int len = 0;
 
-	(void)context;
-	if (ums_field(s, ev, rec, "id", &id) || ums_field(s, ev, rec, "pid", &pid) ||
-	    ums_field(s, ev, rec, "seq", &seq) || ums_field(s, ev, rec, "late_ns", &late) ||
-	    ums_field(s, ev, rec, "offset", &off) || ums_field(s, ev, rec, "vtype", &vtype) ||
-	    ums_field(s, ev, rec, "flags", &flags))
-		return 0;
-	data = tep_get_field_raw(s, ev, "data", rec, &len, 1);
-	if (!data || len < 0)
-		return 0;
-	r = ums_plugin_slot((u32)id, false);
-	if (r && r->known)
+	if (r)
 		trace_seq_printf(s, "name=%s", r->name);
 	else
-		trace_seq_printf(s, "id=%u", (unsigned int)id);
-	val = ums_plugin_value((unsigned int)vtype, data, (size_t)len, (unsigned int)flags);
-	trace_seq_printf(s, " pid=%d seq=%llu value=%s", (int)pid, seq, val ? val : "?");
+		trace_seq_printf(s, "id=%u", (unsigned int)f[S_ID]);
+	val = plugin_value((unsigned int)f[S_VTYPE], data, (size_t)len, (unsigned int)f[S_FLAGS]);
+	trace_seq_printf(s, " pid=%d seq=%llu value=%s", (int)f[S_PID], f[S_SEQ], val ? val : "?");
 	free(val);
-	if (off || (r && r->known && r->length > (u64)len))
-		trace_seq_printf(s, " offset=%llu", off);
-	if (flags)
-		trace_seq_printf(s, " flags=%s", ums_flags_names(fl, sizeof(fl), (unsigned int)flags, false));
-	trace_seq_printf(s, " late_ns=%llu", late);
-	return 0;
+	if (f[S_OFFSET] || (r && r->length > (u64)len))
+		trace_seq_printf(s, " offset=%llu", f[S_OFFSET]);
+	if (f[S_FLAGS])
+		trace_seq_printf(s, " flags=%s",
+				 ums_flags_names(fl, sizeof(fl), (unsigned int)f[S_FLAGS], false));
+	trace_seq_printf(s, " late_ns=%llu", f[S_LATE]);
 }
 
-static int ums_region_handler(struct trace_seq *s, struct tep_record *rec, struct tep_event *ev,
-			      void *context)
+/* The region event's numeric fields, in the order of enum region_field. */
+static const char *const region_fields[] = { "id", "pid", "addr", "length", "period_us",
+					     "vtype", "mode", "op", "reason" };
+enum region_field { R_ID, R_PID, R_ADDR, R_LENGTH, R_PERIOD, R_VTYPE, R_MODE, R_OP, R_REASON,
+		    R_NR };
+
+static void plugin_print_region(struct trace_seq *s, const unsigned long long *f,
+				const void *raw, int len)
 {
-	unsigned long long id, pid, addr, length, period, vtype, mode, op, reason;
+	const char *name = raw;
+
+	if (f[R_OP] == UMS_REG_ADD || f[R_OP] == UMS_REG_SYNC || !plugin_known((u32)f[R_ID]))
+		plugin_learn((u32)f[R_ID], name, (size_t)len, (u8)f[R_VTYPE], f[R_LENGTH]);
+	trace_seq_printf(s, "op=%s id=%u name=%.*s pid=%d addr=0x%llx length=%llu period_us=%llu"
+			 " vtype=%s mode=%s", ums_region_op_name((unsigned int)f[R_OP]),
+			 (unsigned int)f[R_ID], (int)strnlen(name, (size_t)len), name,
+			 (int)f[R_PID], f[R_ADDR], f[R_LENGTH], f[R_PERIOD],
+			 ums_vtype_name((unsigned int)f[R_VTYPE]),
+			 ums_mode_name((unsigned int)f[R_MODE]));
+	if (f[R_REASON])
+		trace_seq_printf(s, " reason=%s", ums_reason_name((unsigned int)f[R_REASON]));
+}
+
+/* An event the plugin renders: its numeric fields, its array field and its printer. */
+struct plugin_event {
 	const char *name;
+	const char *const *fields;
+	size_t nfields;
+	const char *array;
+	void (*print)(struct trace_seq *s, const unsigned long long *f, const void *array,
+		      int len);
+};
+
+#define PLUGIN_MAX_FIELDS	16
+_Static_assert(S_NR <= PLUGIN_MAX_FIELDS && R_NR <= PLUGIN_MAX_FIELDS, "plugin_handler's f[]");
+
+static const struct plugin_event plugin_events[] = {
+	{ "sample", sample_fields, S_NR, "data", plugin_print_sample },
+	{ "region", region_fields, R_NR, "name", plugin_print_region },
+};
+
+#define PLUGIN_NEVENTS	(sizeof(plugin_events) / sizeof(plugin_events[0]))
+
+/*
+ * The handler of both events (context: its struct plugin_event).  A field missing from the
+ * record's format makes it return -1 without writing to s, so that libtraceevent prints the
+ * event with the kernel's own format instead.
+ */
+static int plugin_handler(struct trace_seq *s, struct tep_record *rec, struct tep_event *ev,
+			  void *context)
+{
+	const struct plugin_event *pe = context;
+	unsigned long long f[PLUGIN_MAX_FIELDS];
+	const void *array;
 	int len = 0;
 
-	(void)context;
-	if (ums_field(s, ev, rec, "id", &id) || ums_field(s, ev, rec, "pid", &pid) ||
-	    ums_field(s, ev, rec, "addr", &addr) || ums_field(s, ev, rec, "length", &length) ||
-	    ums_field(s, ev, rec, "period_us", &period) || ums_field(s, ev, rec, "vtype", &vtype) ||
-	    ums_field(s, ev, rec, "mode", &mode) || ums_field(s, ev, rec, "op", &op) ||
-	    ums_field(s, ev, rec, "reason", &reason))
-		return 0;
-	name = tep_get_field_raw(s, ev, "name", rec, &len, 1);
-	if (!name || len < 0)
-		return 0;
-	if (op == UMS_REG_ADD || op == UMS_REG_SYNC ||
-	    !(ums_plugin_slot((u32)id, false) && ums_plugin_slot((u32)id, false)->known))
-		ums_plugin_learn((u32)id, name, (size_t)len, (u8)vtype, length);
-	trace_seq_printf(s, "op=%s id=%u name=%.*s pid=%d addr=0x%llx length=%llu period_us=%llu"
-			 " vtype=%s mode=%s", ums_region_op_name((unsigned int)op), (unsigned int)id,
-			 (int)strnlen(name, (size_t)len), name, (int)pid, addr, length, period,
-			 ums_vtype_name((unsigned int)vtype), ums_mode_name((unsigned int)mode));
-	if (reason)
-		trace_seq_printf(s, " reason=%s", ums_reason_name((unsigned int)reason));
+	for (size_t i = 0; i < pe->nfields; i++)
+		if (tep_get_field_val(s, ev, pe->fields[i], rec, &f[i], 0))
+			return -1;
+	array = tep_get_field_raw(s, ev, pe->array, rec, &len, 0);
+	if (!array || len < 0)
+		return -1;
+	pe->print(s, f, array, len);
 	return 0;
 }
 
-int TEP_PLUGIN_LOADER(struct tep_handle *tep)
-{
-	int ret;
+/* The entry points libtraceevent looks up with dlsym(). */
+#define PLUGIN_EXPORT	__attribute__((visibility("default")))
 
-	ret = tep_register_event_handler(tep, -1, "umsampler", "sample", ums_sample_handler,
-					 NULL);
-	if (ret < 0)
-		return ret;
-	return tep_register_event_handler(tep, -1, "umsampler", "region", ums_region_handler,
-					  NULL);
+PLUGIN_EXPORT int TEP_PLUGIN_LOADER(struct tep_handle *tep)
+{
+	for (size_t i = 0; i < PLUGIN_NEVENTS; i++) {
+		int ret = tep_register_event_handler(tep, -1, "umsampler", plugin_events[i].name,
+						     plugin_handler, (void *)&plugin_events[i]);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
-int TEP_PLUGIN_UNLOADER(struct tep_handle *tep)
+PLUGIN_EXPORT int TEP_PLUGIN_UNLOADER(struct tep_handle *tep)
 {
-	tep_unregister_event_handler(tep, -1, "umsampler", "sample", ums_sample_handler, NULL);
-	tep_unregister_event_handler(tep, -1, "umsampler", "region", ums_region_handler, NULL);
-	ums_plugin_forget_all();
+	for (size_t i = 0; i < PLUGIN_NEVENTS; i++)
+		tep_unregister_event_handler(tep, -1, "umsampler", plugin_events[i].name,
+					     plugin_handler, (void *)&plugin_events[i]);
+	plugin_forget_all();
 	return 0;
 }

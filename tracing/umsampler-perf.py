@@ -6,7 +6,7 @@
 #   perf script -i perf.data -s umsampler-perf.py > samples.csv
 #
 # Owns: the perf side of `umsampler csv`; the output is byte-identical to what
-# tracing/decode.c + csv.c write for a trace.dat holding the same events (only
+# tracing/decode.c + cmd_csv.c write for a trace.dat holding the same events (only
 # time_ns is the recorder's clock: perf's sample time, here from the same
 # kernel local clock as trace-cmd's default):
 #   time_ns,id,name,pid,addr,seq,late_ns,flags,value

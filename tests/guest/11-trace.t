@@ -228,7 +228,9 @@ is(ctl_errno($t3->add_line('counter', name => 'filt', period_us => 10000) . "\n"
 for my $v (50, 150, 99, 101) {
 	is($t3->cmd("set counter $v"), 'ok set', "counter = $v");
 	ok(wait_for(sub { (rd('values/filt') // '') eq "$v\n" }, 10), "values/filt = $v");
-	sleep 0.3;
+	# 15 more samples of this value (0.15 s at 10 ms; a loaded host takes longer)
+	my $n0 = region_by_name('filt')->{samples};
+	ok(wait_for(sub { region_by_name('filt')->{samples} >= $n0 + 15 }, 30), "15 samples of $v");
 }
 my $nsamp = region_by_name('filt')->{samples};
 ok(tw("$EV/sample/enable", "0\n"), 'disable umsampler:sample');

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # decode.t - host tests of the recording consumers (no kernel needed): builds
-# tests/host/decode_test.c with tracing/decode.c, tracing/plugin_umsampler.c and the
-# pure renderer into build/host/decode_test (cc + pkg-config, since the Makefiles
-# are not this test's), runs its unit checks (value text of every type in the plugin
+# tests/host/decode_test.c (which includes tracing/plugin_umsampler.c, whose internals
+# are static) with tracing/decode.c and the pure renderer into build/host/decode_test
+# (cc + pkg-config, since the Makefiles are not this test's), runs its unit checks (value text of every type in the plugin
 # and in the CSV, chunk reassembly, quoting), then cross-checks tracing/umsampler-perf.py
 # against the C code: float rendering on specials and random bit patterns, and the
 # CSV of a canned event stream (all types, a 10000-byte region in 4 chunks, a lost
@@ -28,7 +28,7 @@ mkdir 'build/host';
 my $cc = $ENV{CC} // 'cc';
 my $cmd = "$cc -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined " .
 	  "-Icommon -Itracing -o $bin tests/host/decode_test.c tracing/decode.c " .
-	  "tracing/plugin_umsampler.c common/render.c common/parse.c $pc -lm";
+	  "common/render.c common/parse.c $pc -lm";
 is(system($cmd), 0, 'decode_test builds warning-free') or BAIL_OUT("build failed: $cmd");
 
 # 1. unit checks of the C code

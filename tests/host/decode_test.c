@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * decode_test.c - host tests of the recording consumers' shared code (run by tests/host/decode.t,
- * which builds this file with tracing/decode.c, tracing/plugin_umsampler.c, common/render.c and
- * common/parse.c into build/host/decode_test).
+ * which builds this file, with tracing/plugin_umsampler.c included for its static internals,
+ * and tracing/decode.c, common/render.c and common/parse.c into build/host/decode_test).
  *
  * Owns: checks of the value text of every type as the plugin and the CSV writer produce it, the
  * chunk reassembler (complete, unnamed, lost chunk, seq change, end of stream order), CSV
@@ -21,10 +21,8 @@
 #include "parse.h"
 #include "render.h"
 
-/* plugin_umsampler.c */
-char *ums_plugin_value(unsigned int vtype, const u8 *data, size_t len, unsigned int flags);
-void ums_plugin_learn(u32 id, const char *name, size_t namelen, u8 vtype, u64 length);
-void ums_plugin_forget_all(void);
+/* The plugin's internals are static: test them from inside its translation unit. */
+#include "plugin_umsampler.c"
 
 static int failures;
 
@@ -125,26 +123,26 @@ static void test_values(void)
 
 	for (i = 0; i < sizeof(vcases) / sizeof(vcases[0]); i++) {
 		const struct vcase *vc = &vcases[i];
-		struct ums_asm *a;
-		struct ums_chunk ch = {
+		struct ums_reassembler *a;
+		struct ums_chunk ch = { .sample = {
 			.time_ns = 1000 + i, .id = 7, .pid = 42, .addr = 0x1000, .seq = i + 1,
-			.late_ns = 5, .offset = 0, .vtype = (u8)vc->vtype, .flags = (u8)vc->flags,
+			.late_ns = 5, .vtype = (u8)vc->vtype, .flags = (u8)vc->flags,
 			.data = vc->bytes, .len = vc->len,
-		};
+		}, .offset = 0 };
 
-		v = ums_plugin_value(vc->vtype, vc->bytes, vc->len, vc->flags);
+		v = plugin_value(vc->vtype, vc->bytes, vc->len, vc->flags);
 		snprintf(what, sizeof(what), "plugin value %s #%zu", ums_vtype_name(vc->vtype), i);
 		check_str(v, vc->plugin, what);
 		free(v);
 
 		collect_open(&c);
-		a = ums_asm_new(collect_fn, &c);
+		a = ums_reassembler_new(collect_fn, &c);
 		if (!a)
 			exit(2);
-		k = ums_asm_chunk(a, &ch);
+		k = ums_reassembler_chunk(a, &ch);
 		if (!k)
-			k = ums_asm_finish(a);
-		ums_asm_free(a);
+			k = ums_reassembler_finish(a);
+		ums_reassembler_free(a);
 		fflush(c.f);
 		snprintf(what, sizeof(what), "csv value %s #%zu", ums_vtype_name(vc->vtype), i);
 		/* value = everything after the 8th comma */
@@ -164,22 +162,23 @@ static void test_values(void)
 
 static u8 big[10000];
 
-static void feed_big(struct ums_asm *a, u32 id, u64 seq, u64 t, bool skip_third)
+static void feed_big(struct ums_reassembler *a, u32 id, u64 seq, u64 t, bool skip_third)
 {
-	struct ums_chunk ch = {
+	struct ums_chunk ch = { .sample = {
 		.id = id, .pid = 9, .addr = 0x5000, .seq = seq, .late_ns = 1, .vtype = UMS_VT_HEX,
 		.flags = UMS_F_CHANGED,
-	};
+	} };
 	u32 off;
 
 	for (off = 0; off < sizeof(big); off += UMS_EVENT_CHUNK) {
 		if (skip_third && off == 2 * UMS_EVENT_CHUNK)
 			continue;
-		ch.time_ns = t + off;
+		ch.sample.time_ns = t + off;
 		ch.offset = off;
-		ch.data = big + off;
-		ch.len = sizeof(big) - off < UMS_EVENT_CHUNK ? sizeof(big) - off : UMS_EVENT_CHUNK;
-		if (ums_asm_chunk(a, &ch))
+		ch.sample.data = big + off;
+		ch.sample.len = sizeof(big) - off < UMS_EVENT_CHUNK ? sizeof(big) - off :
+				UMS_EVENT_CHUNK;
+		if (ums_reassembler_chunk(a, &ch))
 			exit(2);
 	}
 }
@@ -202,7 +201,7 @@ static void test_reassembly(void)
 				     .op = UMS_REG_ADD };
 	char *hex, *want;
 	struct collect c;
-	struct ums_asm *a;
+	struct ums_reassembler *a;
 	size_t i;
 
 	for (i = 0; i < sizeof(big); i++)
@@ -215,14 +214,15 @@ static void test_reassembly(void)
 	/* named region, complete: emitted as soon as the last chunk arrives */
 	strcpy(m.name, "big");
 	collect_open(&c);
-	a = ums_asm_new(collect_fn, &c);
-	check(a && !ums_asm_region(a, &m), "region event learned");
+	a = ums_reassembler_new(collect_fn, &c);
+	check(a && !ums_reassembler_region(a, &m), "region event learned");
 	feed_big(a, 3, 1, 100, false);
 	fflush(c.f);
 	check(c.n == 1, "10000-byte sample complete after its 4th chunk");
 	sprintf(want, "100,3,big,9,0x5000,1,1,changed,%s\n", hex);
 	check(c.buf && !strcmp(c.buf, want), "10000-byte sample reassembled exactly");
-	check(ums_asm_lookup(a, 3) && !strcmp(ums_asm_lookup(a, 3)->name, "big"), "lookup");
+	check(ums_reassembler_lookup(a, 3) && !strcmp(ums_reassembler_lookup(a, 3)->name, "big"),
+	      "lookup");
 
 	/* lost chunk: emitted at seq change, missing bytes zero, partial */
 	feed_big(a, 3, 2, 200000, true);
@@ -236,7 +236,7 @@ static void test_reassembly(void)
 	hex = hexof(big, sizeof(big));
 	sprintf(want, "200000,3,big,9,0x5000,2,1,partial|changed,%s\n", hex);
 	check(c.buf && strstr(c.buf, want), "lost chunk: zeroes and flag partial");
-	ums_asm_free(a);
+	ums_reassembler_free(a);
 	collect_close(&c);
 	for (i = 0; i < sizeof(big); i++)
 		big[i] = (u8)(i % 251);
@@ -245,36 +245,38 @@ static void test_reassembly(void)
 
 	/* unnamed: complete on the short last chunk; name empty */
 	collect_open(&c);
-	a = ums_asm_new(collect_fn, &c);
+	a = ums_reassembler_new(collect_fn, &c);
 	feed_big(a, 5, 1, 100, false);
 	fflush(c.f);
 	sprintf(want, "100,5,,9,0x5000,1,1,changed,%s\n", hex);
 	check(c.n == 1 && c.buf && !strcmp(c.buf, want), "unnamed long sample complete");
-	ums_asm_free(a);
+	ums_reassembler_free(a);
 	collect_close(&c);
 
 	/* unnamed 3072 * 2 bytes: pending until seq change / end; end order by first time */
 	collect_open(&c);
-	a = ums_asm_new(collect_fn, &c);
+	a = ums_reassembler_new(collect_fn, &c);
 	{
-		struct ums_chunk ch = { .id = 8, .seq = 1, .vtype = UMS_VT_HEX, .data = big,
-					.len = UMS_EVENT_CHUNK, .time_ns = 50 };
-		struct ums_chunk s2 = { .id = 2, .seq = 4, .vtype = UMS_VT_U8, .data = big,
-					.len = UMS_EVENT_CHUNK, .time_ns = 60 };
+		struct ums_chunk ch = { .sample = { .id = 8, .seq = 1, .vtype = UMS_VT_HEX,
+						    .data = big, .len = UMS_EVENT_CHUNK,
+						    .time_ns = 50 } };
+		struct ums_chunk s2 = { .sample = { .id = 2, .seq = 4, .vtype = UMS_VT_U8,
+						    .data = big, .len = UMS_EVENT_CHUNK,
+						    .time_ns = 60 } };
 
-		check(!ums_asm_chunk(a, &ch), "chunk 1 of 6144");
+		check(!ums_reassembler_chunk(a, &ch), "chunk 1 of 6144");
 		ch.offset = UMS_EVENT_CHUNK;
-		ch.time_ns = 70;
-		check(!ums_asm_chunk(a, &ch), "chunk 2 of 6144");
-		check(!ums_asm_chunk(a, &s2), "full-size chunk of another id");
+		ch.sample.time_ns = 70;
+		check(!ums_reassembler_chunk(a, &ch), "chunk 2 of 6144");
+		check(!ums_reassembler_chunk(a, &s2), "full-size chunk of another id");
 		fflush(c.f);
 		check(c.n == 0, "full-size last chunks stay pending");
-		check(!ums_asm_finish(a), "finish");
+		check(!ums_reassembler_finish(a), "finish");
 		fflush(c.f);
 		check(c.n == 2 && c.buf && !strncmp(c.buf, "50,8,", 5) &&
 		      strstr(c.buf, "\n60,2,"), "end of stream: pending emitted in time order");
 	}
-	ums_asm_free(a);
+	ums_reassembler_free(a);
 	collect_close(&c);
 	free(hex);
 	free(want);
@@ -287,13 +289,82 @@ static void test_misc(void)
 	char fl[32], q[64];
 
 	check_str(ums_flags_names(fl, sizeof(fl), 0, false), "", "flags none");
-	check_str(ums_flags_names(fl, sizeof(fl), 7, false), "partial|changed|truncated", "flags all");
+	check_str(ums_flags_names(fl, sizeof(fl), 7, false), "partial|changed|truncated",
+		  "flags all");
 	check_str(ums_flags_names(fl, sizeof(fl), 2, false), "changed", "flags changed");
 	check_str(ums_csv_quote(q, UMS_VT_STR, "a\\\"b"), "\"a\\\"\"b\"", "csv quote str");
 	check_str(ums_csv_quote(q, UMS_VT_F64, "1e+16"), "1e+16", "csv no quote f64");
-	ums_plugin_learn(12, "counter", 32, UMS_VT_U32, 4);
-	ums_plugin_forget_all();
+	plugin_learn(12, "counter", 32, UMS_VT_U32, 4);
+	plugin_forget_all();
 	check(true, "plugin table learn/forget");
+}
+
+/*
+ * The plugin's handlers through libtraceevent: a sample event with the current fields is
+ * rendered by the plugin; one whose format lacks a field (another module version) makes the
+ * handler return -1, and libtraceevent prints it with the kernel's own format instead.
+ */
+static void plugin_print(const char *format, const u8 *data, int size, const char *want,
+			 const char *what)
+{
+	struct tep_handle *tep = tep_alloc();
+	struct tep_record rec = { .data = (void *)data, .size = size };
+	struct trace_seq s;
+
+	if (!tep || tep_parse_event(tep, format, strlen(format), "umsampler") ||
+	    TEP_PLUGIN_LOADER(tep)) {
+		check(false, what);
+		tep_free(tep);
+		return;
+	}
+	trace_seq_init(&s);
+	tep_print_event(tep, &s, &rec, "%s", TEP_PRINT_INFO);
+	trace_seq_terminate(&s);
+	check_str(s.buffer, want, what);
+	trace_seq_destroy(&s);
+	TEP_PLUGIN_UNLOADER(tep);
+	tep_free(tep);
+}
+
+#define FMT_HEAD "name: sample\nID: 777\nformat:\n" \
+	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n" \
+	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n" \
+	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n" \
+	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n" \
+	"\tfield:u32 id;\toffset:8;\tsize:4;\tsigned:0;\n" \
+	"\tfield:s32 pid;\toffset:12;\tsize:4;\tsigned:1;\n" \
+	"\tfield:u64 seq;\toffset:16;\tsize:8;\tsigned:0;\n"
+
+static void test_plugin_handlers(void)
+{
+	static const char full[] = FMT_HEAD
+		"\tfield:u64 late_ns;\toffset:24;\tsize:8;\tsigned:0;\n"
+		"\tfield:u32 offset;\toffset:32;\tsize:4;\tsigned:0;\n"
+		"\tfield:u8 vtype;\toffset:36;\tsize:1;\tsigned:0;\n"
+		"\tfield:u8 flags;\toffset:37;\tsize:1;\tsigned:0;\n"
+		"\tfield:__data_loc u8[] data;\toffset:38;\tsize:4;\tsigned:0;\n\n"
+		"print fmt: \"kernel id=%u seq=%llu\", REC->id, REC->seq\n";
+	static const char old[] = FMT_HEAD "\n"
+		"print fmt: \"kernel id=%u seq=%llu\", REC->id, REC->seq\n";
+	u8 d[48] = { 0 };
+	u16 type = 777;
+	u32 v32 = 5, loc = (4u << 16) | 42;
+	u64 seq = 9, late = 3;
+	s32 pid = 1234;
+
+	memcpy(d, &type, 2);
+	memcpy(d + 8, &v32, 4);
+	memcpy(d + 12, &pid, 4);
+	memcpy(d + 16, &seq, 8);
+	memcpy(d + 24, &late, 8);
+	d[36] = UMS_VT_U32;
+	memcpy(d + 38, &loc, 4);
+	v32 = 42;
+	memcpy(d + 42, &v32, 4);
+	plugin_print(full, d, 46, "id=5 pid=1234 seq=9 value=42 late_ns=3",
+		     "plugin renders a sample");
+	plugin_print(old, d, 24, "kernel id=5 seq=9",
+		     "plugin: a missing field falls back to the kernel's format");
 }
 
 /* ---- helper modes ---- */
@@ -349,7 +420,7 @@ static void floats(long n, unsigned long seed)
 static int stream(const char *path)
 {
 	char line[70000], name[64], hex[65600];
-	struct ums_asm *a;
+	struct ums_reassembler *a;
 	struct collect c;
 	FILE *f = fopen(path, "r");
 	u8 *data;
@@ -363,7 +434,7 @@ static int stream(const char *path)
 	if (!data)
 		return 2;
 	c.f = stdout;
-	a = ums_asm_new(collect_fn, &c);
+	a = ums_reassembler_new(collect_fn, &c);
 	if (!a)
 		return 2;
 	printf("%s\n", UMS_CSV_HEADER);
@@ -380,7 +451,7 @@ static int stream(const char *path)
 		m.length = len;
 		m.vtype = (u8)vt;
 		memcpy(m.name, name, sizeof(m.name) - 1);
-		ret = ums_asm_region_hint(a, &m);
+		ret = ums_reassembler_region_hint(a, &m);
 	}
 	rewind(f);
 	while (!ret && fgets(line, sizeof(line), f)) {
@@ -398,25 +469,26 @@ static int stream(const char *path)
 			m.length = len;
 			m.vtype = (u8)vt;
 			memcpy(m.name, name, sizeof(m.name) - 1);
-			ret = ums_asm_region(a, &m);
+			ret = ums_reassembler_region(a, &m);
 		} else if (sscanf(line, "S %" SCNu64 " %" SCNu32 " %" SCNd32 " %" SCNx64 " %" SCNu64
-				  " %" SCNu64 " %" SCNu32 " %u %u %65599s", &ch.time_ns, &ch.id,
-				  &ch.pid, &ch.addr, &ch.seq, &ch.late_ns, &ch.offset, &vt, &fl,
+				  " %" SCNu64 " %" SCNu32 " %u %u %65599s", &ch.sample.time_ns,
+				  &ch.sample.id, &ch.sample.pid, &ch.sample.addr, &ch.sample.seq,
+				  &ch.sample.late_ns, &ch.offset, &vt, &fl,
 				  hex) == 10) {
 			n = strcmp(hex, "-") ? strlen(hex) / 2 : 0;
 			for (i = 0; i < n; i++)
 				if (sscanf(hex + 2 * i, "%2hhx", &data[i]) != 1)
 					return 2;
-			ch.vtype = (u8)vt;
-			ch.flags = (u8)fl;
-			ch.data = data;
-			ch.len = n;
-			ret = ums_asm_chunk(a, &ch);
+			ch.sample.vtype = (u8)vt;
+			ch.sample.flags = (u8)fl;
+			ch.sample.data = data;
+			ch.sample.len = n;
+			ret = ums_reassembler_chunk(a, &ch);
 		}
 	}
 	if (!ret)
-		ret = ums_asm_finish(a);
-	ums_asm_free(a);
+		ret = ums_reassembler_finish(a);
+	ums_reassembler_free(a);
 	free(data);
 	fclose(f);
 	return ret ? 1 : 0;
@@ -433,5 +505,6 @@ int main(int argc, char **argv)
 	test_values();
 	test_reassembly();
 	test_misc();
+	test_plugin_handlers();
 	return failures ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * record.c - `umsampler record [-o FILE] [--duration D] [-- COMMAND...]`: record the umsampler
+ * cmd_record.c - `umsampler record [-o FILE] [--duration D] [-- COMMAND...]`: record the umsampler
  * events with trace-cmd.
  *
  * Owns: the record subcommand: runs `trace-cmd record -q -e umsampler -o FILE` with `sleep D`
@@ -11,8 +11,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <glob.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -28,34 +28,15 @@
 
 #include "cli.h"
 
-static void record_usage(FILE *f)
-{
-	fprintf(f, "usage: umsampler record [-o FILE] [-d|--duration D] [-- COMMAND...]\n"
-		"  records umsampler:sample and umsampler:region with trace-cmd into FILE\n"
-		"  (default trace.dat) for D (default 10s; units ms, s, m, h) or while COMMAND\n"
-		"  runs; then: umsampler csv FILE, umsampler plot FILE -o FILE.png\n");
-}
+static const char record_usage[] =
+"usage: umsampler record [-o FILE] [-d|--duration D] [-- COMMAND...]\n"
+"  records umsampler:sample and umsampler:region with trace-cmd into FILE\n"
+"  (default trace.dat) for D (default 10s; 500ms, 2s, 1.5m, 1h, a bare number is\n"
+"  seconds) or while COMMAND runs; then: umsampler csv FILE, umsampler plot FILE -o\n"
+"  FILE.png.  The exit status is trace-cmd's.\n";
 
-/* "1.5s", "500ms", "2m", "1h", "3" (seconds) -> seconds; -1 if malformed. */
-static double record_duration(const char *s)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return -1;
-	if (!strcmp(end, "") || !strcmp(end, "s"))
-		return v;
-	if (!strcmp(end, "ms"))
-		return v / 1000;
-	if (!strcmp(end, "m"))
-		return v * 60;
-	if (!strcmp(end, "h"))
-		return v * 3600;
-	return -1;
-}
+CLI_COMMAND(record, "+o:d:h", "record ...             record umsampler events to a file",
+	CLI_ARG("output", 'o'), CLI_ARG("duration", 'd'));
 
 /* First character of a small file, or 0. */
 static char record_peek(const char *path)
@@ -73,22 +54,20 @@ static char record_peek(const char *path)
 
 static int record_sync(void)
 {
-	const char *dir = getenv("UMSAMPLER_DEBUGFS");
 	char path[4096];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/control", dir && *dir ? dir : UMS_DEBUGFS);
+	snprintf(path, sizeof(path), "%s/control", cli_debugfs_dir());
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "umsampler record: %s: %s (regions stay unnamed)\n", path,
-			strerror(errno));
+		cli_cmd_err(&cli_record, "%s: %s (regions stay unnamed)", path, strerror(errno));
 		return -1;
 	}
 	n = write(fd, "sync\n", 5);
 	if (n != 5)
-		fprintf(stderr, "umsampler record: sync: %s (regions stay unnamed)\n",
-			n < 0 ? strerror(errno) : "short write");
+		cli_cmd_err(&cli_record, "sync: %s (regions stay unnamed)",
+			    n < 0 ? strerror(errno) : "short write");
 	close(fd);
 	return n == 5 ? 0 : -1;
 }
@@ -158,59 +137,36 @@ static void record_progress(const char *tdir, const char *out, double t0, bool s
 	fflush(stderr);
 }
 
-int cmd_record(int argc, char **argv)
+static int cmd_record(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *out = "trace.dat", *dur = NULL, *tdir, *tc;
 	char secs[32], epath[4096], opath[4096];
 	bool tty = isatty(STDERR_FILENO), synced = false;
 	int c, i, n, status, ret;
-	double d = 10, t0, last = 0;
+	uint64_t d = 10 * CLI_SEC;
+	double t0, last = 0;
 	char **av;
 	pid_t pid, w;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:d:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'd':
+	while ((c = cli_getopt(&cli_record, argc, argv)) != -1) {
+		if (c == 'd')
 			dur = optarg;
-			break;
-		case 'h':
-			record_usage(stdout);
-			return 0;
-		default:
-			record_usage(stderr);
-			return 2;
-		}
+		else
+			out = optarg;
 	}
-	if (dur) {
-		d = record_duration(dur);
-		if (d < 0) {
-			fprintf(stderr, "umsampler record: bad duration '%s'\n", dur);
-			return 2;
-		}
-	}
-	if (optind < argc && dur) {
-		fprintf(stderr, "umsampler record: give a duration or a command, not both\n");
-		return 2;
-	}
+	if (dur && cli_parse_duration(dur, CLI_SEC, &d))
+		return cli_usage_err(&cli_record, "bad duration '%s'", dur);
+	if (optind < argc && dur)
+		return cli_usage_err(&cli_record, "give a duration or a command, not both");
 	tdir = tracefs_tracing_dir();
 	if (!tdir)
 		tdir = "/sys/kernel/tracing";
 	snprintf(epath, sizeof(epath), "%s/events/umsampler/sample/enable", tdir);
 	snprintf(opath, sizeof(opath), "%s/tracing_on", tdir);
 	if (access(epath, F_OK)) {
-		fprintf(stderr, "umsampler record: %s: %s (is the umsampler module loaded?)\n",
-			epath, strerror(errno));
-		return 1;
+		cli_cmd_err(&cli_record, "%s: %s (is the umsampler module loaded?)", epath,
+			    strerror(errno));
+		return CLI_EXIT_ERR;
 	}
 
 	tc = getenv("UMSAMPLER_TRACE_CMD");
@@ -219,7 +175,7 @@ int cmd_record(int argc, char **argv)
 	av = calloc((size_t)(argc - optind) + 10, sizeof(*av));
 	if (!av) {
 		perror("umsampler record");
-		return 1;
+		return CLI_EXIT_ERR;
 	}
 	n = 0;
 	av[n++] = (char *)tc;
@@ -233,7 +189,7 @@ int cmd_record(int argc, char **argv)
 		for (i = optind; i < argc; i++)
 			av[n++] = argv[i];
 	} else {
-		snprintf(secs, sizeof(secs), "%.3f", d);
+		snprintf(secs, sizeof(secs), "%.3f", d / 1e6);
 		av[n++] = "sleep";
 		av[n++] = secs;
 	}
@@ -244,11 +200,11 @@ int cmd_record(int argc, char **argv)
 	if (pid < 0) {
 		perror("umsampler record: fork");
 		free(av);
-		return 1;
+		return CLI_EXIT_ERR;
 	}
 	if (!pid) {
 		execvp(tc, av);
-		fprintf(stderr, "umsampler record: exec %s: %s\n", tc, strerror(errno));
+		cli_cmd_err(&cli_record, "exec %s: %s", tc, strerror(errno));
 		_exit(127);
 	}
 	free(av);
@@ -262,7 +218,7 @@ int cmd_record(int argc, char **argv)
 			break;
 		if (w < 0 && errno != EINTR) {
 			perror("umsampler record: waitpid");
-			return 1;
+			return CLI_EXIT_ERR;
 		}
 		if (!synced && record_peek(epath) == '1' && record_peek(opath) == '1') {
 			usleep(200000);
@@ -286,7 +242,7 @@ int cmd_record(int argc, char **argv)
 	else
 		ret = 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	if (!synced && !ret)
-		fprintf(stderr, "umsampler record: the events were never seen enabled: "
-			"regions may be unnamed in %s\n", out);
+		cli_cmd_err(&cli_record, "the events were never seen enabled: regions may be "
+			    "unnamed in %s", out);
 	return ret;
 }

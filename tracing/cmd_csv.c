@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * csv.c - `umsampler csv FILE [-o OUT]`: one CSV row per (reassembled) sample of a recording.
+ * cmd_csv.c - `umsampler csv FILE [-o OUT]`: one CSV row per (reassembled) sample of a recording.
  *
  * Owns: the csv subcommand.  The row format and the decoding live in decode.c (see decode.h);
  * a perf.data file goes through `perf script -s umsampler-perf.py`, whose output is copied
  * unchanged, so both paths give byte-identical rows for the same samples (time_ns is the
  * trace clock of the respective recorder: both use the kernel's local clock by default).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,64 +14,49 @@
 #include "cli.h"
 #include "decode.h"
 
-static void csv_usage(FILE *f)
-{
-	fprintf(f, "usage: umsampler csv FILE [-o OUT]\n"
-		"  FILE: trace.dat (trace-cmd record -e umsampler) or perf.data\n"
-		"  (perf record -e umsampler:sample -e umsampler:region -a)\n"
-		"  columns: " UMS_CSV_HEADER "\n");
-}
+static const char csv_usage[] =
+"usage: umsampler csv FILE [-o OUT]\n"
+"  FILE: trace.dat (trace-cmd record -e umsampler) or perf.data\n"
+"  (perf record -e umsampler:sample -e umsampler:region -a); OUT (default stdout)\n"
+"  columns: " UMS_CSV_HEADER "\n";
+
+CLI_COMMAND(csv, "o:h", "csv ...                convert a recording to CSV",
+	CLI_ARG("output", 'o'));
 
 static int csv_row(const struct ums_sample *s, void *arg)
 {
 	return ums_csv_row(arg, s) ? -1 : 0;
 }
 
-int cmd_csv(int argc, char **argv)
+static int cmd_csv(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *out = NULL, *in;
 	enum ums_file_kind kind;
 	FILE *f = stdout;
 	int c, ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'h':
-			csv_usage(stdout);
-			return 0;
-		default:
-			csv_usage(stderr);
-			return 2;
-		}
+	while ((c = cli_getopt(&cli_csv, argc, argv)) != -1) {
+		if (c != 'o')
+			return cli_usage_err(&cli_csv, NULL);
+		out = optarg;
 	}
-	if (optind != argc - 1) {
-		csv_usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1)
+		return cli_usage_err(&cli_csv, "expected one FILE");
 	in = argv[optind];
 	kind = ums_file_kind(in);
 	if (kind == UMS_FILE_ERROR) {
 		perror(in);
-		return 1;
+		return CLI_EXIT_ERR;
 	}
 	if (kind == UMS_FILE_UNKNOWN) {
-		fprintf(stderr, "umsampler: %s: neither a trace-cmd nor a perf.data file\n", in);
-		return 1;
+		cli_err("%s: neither a trace-cmd nor a perf.data file", in);
+		return CLI_EXIT_ERR;
 	}
 	if (out && strcmp(out, "-")) {
 		f = fopen(out, "w");
 		if (!f) {
 			perror(out);
-			return 1;
+			return CLI_EXIT_ERR;
 		}
 	}
 	if (kind == UMS_FILE_PERF) {
@@ -91,5 +75,5 @@ int cmd_csv(int argc, char **argv)
 		perror(out);
 		ret = -1;
 	}
-	return ret ? 1 : 0;
+	return ret ? CLI_EXIT_ERR : CLI_EXIT_OK;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * plot.c - `umsampler plot FILE -o OUT.png [NAME...] [--title T] [--size WxH]`: value over
+ * cmd_plot.c - `umsampler plot FILE -o OUT.png [NAME...] [--title T] [--size WxH]`: value over
  * time of each numeric region of a recording, drawn by gnuplot.
  *
  * Owns: the plot subcommand: collects the samples (decode.c) of the regions asked for (all
@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,12 +48,13 @@ struct plot_ctx {
 	int err;
 };
 
-static void plot_usage(FILE *f)
-{
-	fprintf(f, "usage: umsampler plot FILE -o OUT.png [NAME...] [--title T] [--size WxH]\n"
-		"  FILE: trace.dat or perf.data; NAME: regions to plot (default: every numeric\n"
-		"  region); one panel per region, time in seconds from the first sample\n");
-}
+static const char plot_usage[] =
+"usage: umsampler plot FILE -o OUT.png [NAME...] [--title T] [--size WxH]\n"
+"  FILE: trace.dat or perf.data; NAME: regions to plot (default: every numeric\n"
+"  region); one panel per region, time in seconds from the first sample\n";
+
+CLI_COMMAND(plot, "o:t:s:h", "plot ...               plot a recording",
+	CLI_ARG("output", 'o'), CLI_ARG("title", 't'), CLI_ARG("size", 's'));
 
 static struct plot_series *plot_series(struct plot_ctx *p, const struct ums_sample *smp)
 {
@@ -86,7 +86,7 @@ static struct plot_series *plot_series(struct plot_ctx *p, const struct ums_samp
 			}
 	}
 	if (!s->skip && !ums_vt_numeric(s->vtype)) {
-		fprintf(stderr, "umsampler plot: skipping %s region '%s' (not numeric)\n",
+		cli_cmd_err(&cli_plot, "skipping %s region '%s' (not numeric)",
 			ums_vtype_name(s->vtype), s->name);
 		s->skip = true;
 	}
@@ -192,7 +192,7 @@ static int plot_run(const char *script, const char *errlog)
 			return -1;
 	if (WIFEXITED(status) && !WEXITSTATUS(status))
 		return 0;
-	fprintf(stderr, "umsampler plot: %s failed (status 0x%x)%s\n", gp, status,
+	cli_cmd_err(&cli_plot, "%s failed (status 0x%x)%s", gp, status,
 		WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " - is gnuplot installed?" : "");
 	return -1;
 }
@@ -234,7 +234,7 @@ static int plot_draw(struct plot_ctx *p, const char *out, const char *title, int
 			return -1;
 	}
 	if (!np) {
-		fprintf(stderr, "umsampler plot: no numeric samples to plot\n");
+		cli_cmd_err(&cli_plot, "no numeric samples to plot");
 		return -1;
 	}
 	panels = np <= PLOT_MAX_PANELS;
@@ -323,23 +323,15 @@ static void plot_cleanup(const char *dir, const struct plot_ctx *p)
 	rmdir(dir);
 }
 
-int cmd_plot(int argc, char **argv)
+static int cmd_plot(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "title", required_argument, NULL, 't' },
-		{ "size", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *out = NULL, *title = NULL, *in, *tmp;
 	char dir[4096], deftitle[4200];
 	struct plot_ctx p;
 	int c, k, w = 1200, h = 0, ret;
 	size_t i;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:t:s:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&cli_plot, argc, argv)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
@@ -349,23 +341,15 @@ int cmd_plot(int argc, char **argv)
 			break;
 		case 's':
 			if (sscanf(optarg, "%dx%d", &w, &h) != 2 || w < 200 || h < 150 ||
-			    w > 10000 || h > 10000) {
-				fprintf(stderr, "umsampler plot: bad size '%s' (WxH)\n", optarg);
-				return 2;
-			}
+			    w > 10000 || h > 10000)
+				return cli_usage_err(&cli_plot, "bad size '%s' (WxH)", optarg);
 			break;
-		case 'h':
-			plot_usage(stdout);
-			return 0;
 		default:
-			plot_usage(stderr);
-			return 2;
+			return cli_usage_err(&cli_plot, NULL);
 		}
 	}
-	if (optind >= argc || !out) {
-		plot_usage(stderr);
-		return 2;
-	}
+	if (optind >= argc || !out)
+		return cli_usage_err(&cli_plot, "expected FILE and -o OUT.png");
 	in = argv[optind++];
 	memset(&p, 0, sizeof(p));
 	if (optind < argc) {
@@ -374,26 +358,26 @@ int cmd_plot(int argc, char **argv)
 		p.name_seen = calloc((size_t)p.nnames, sizeof(*p.name_seen));
 		if (!p.name_seen) {
 			perror("umsampler plot");
-			return 1;
+			return CLI_EXIT_ERR;
 		}
 	}
 	if (!title) {
 		snprintf(deftitle, sizeof(deftitle), "umsampler: %s", in);
 		title = deftitle;
 	}
-	ret = ums_decode_file(in, plot_sample, &p) ? 1 : 0;
+	ret = ums_decode_file(in, plot_sample, &p) ? CLI_EXIT_ERR : CLI_EXIT_OK;
 	for (k = 0; !ret && k < p.nnames; k++)
 		if (!p.name_seen[k])
-			fprintf(stderr, "umsampler plot: no region named '%s' in %s\n", p.names[k],
+			cli_cmd_err(&cli_plot, "no region named '%s' in %s", p.names[k],
 				in);
 	if (!ret) {
 		tmp = getenv("TMPDIR");
 		snprintf(dir, sizeof(dir), "%s/umsampler-plot.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		if (!mkdtemp(dir)) {
 			perror("umsampler plot: mkdtemp");
-			ret = 1;
+			ret = CLI_EXIT_ERR;
 		} else {
-			ret = plot_draw(&p, out, title, w, h, dir) ? 1 : 0;
+			ret = plot_draw(&p, out, title, w, h, dir) ? CLI_EXIT_ERR : CLI_EXIT_OK;
 			plot_cleanup(dir, &p);
 		}
 	}

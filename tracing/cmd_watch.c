@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * watch.c - `umsampler watch`: a live view of the latest value of each region (from regions and
+ * cmd_watch.c - `umsampler watch`: a live view of the latest value of each region (from regions and
  * values/NAME), with the rate of change per second for numeric types.  On a terminal it redraws
  * in place (ANSI), reads single keys with termios (q quits; Ctrl-C too) and restores the
  * terminal on exit; otherwise it prints one timestamped block per interval.
@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fnmatch.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,18 +20,18 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "live.h"
 
 static const char watch_usage[] =
-"usage: umsampler watch [NAME...] [--interval 500ms] [--count N]\n"
+"usage: umsampler watch [NAME...] [--interval D] [--count N]\n"
 "  Show the latest value of each region (or of the regions whose name matches a NAME\n"
 "  glob), with the rate of change per second of numeric values, every interval\n"
-"  (default 1s).  On a terminal the view refreshes in place (q or Ctrl-C quits);\n"
-"  otherwise one timestamped block is printed per interval.  --count N stops after\n"
-"  N refreshes.\n";
+"  D (default 1s; at least 10ms: 500ms, 2s, 1m, a bare number is us).  On a\n"
+"  terminal the view refreshes in place (q or Ctrl-C quits); otherwise one\n"
+"  timestamped block is printed per interval.  --count N stops after N refreshes.\n";
 
-struct prev {
-	unsigned long id;
+/* The last numeric value of a region, for its rate of change. */
+struct last_value {
+	uint64_t id;
 	bool have;
 	bool is_float;
 	int64_t i;	/* integer value (u64 stored as its bits) */
@@ -72,7 +71,7 @@ static double now_mono(void)
 }
 
 /* Parse a value of type `type` into p; false if not numeric (hex, str, "?", empty). */
-static bool parse_value(const char *type, const char *v, struct prev *p)
+static bool parse_value(const char *type, const char *v, struct last_value *p)
 {
 	char *end;
 
@@ -92,18 +91,18 @@ static bool parse_value(const char *type, const char *v, struct prev *p)
 	return !errno && end != v && !*end;
 }
 
-static struct prev *prev_find(struct prev **pv, size_t *np, unsigned long id)
+static struct last_value *last_value_of(struct last_value **seen, size_t *nseen, uint64_t id)
 {
-	struct prev *t;
+	struct last_value *t;
 
-	for (size_t i = 0; i < *np; i++)
-		if ((*pv)[i].id == id)
-			return &(*pv)[i];
-	t = realloc(*pv, (*np + 1) * sizeof(**pv));
+	for (size_t i = 0; i < *nseen; i++)
+		if ((*seen)[i].id == id)
+			return &(*seen)[i];
+	t = realloc(*seen, (*nseen + 1) * sizeof(**seen));
 	if (!t)
 		return NULL;
-	*pv = t;
-	t = &t[(*np)++];
+	*seen = t;
+	t = &t[(*nseen)++];
 	memset(t, 0, sizeof(*t));
 	t->id = id;
 	return t;
@@ -120,13 +119,14 @@ static bool selected(const char *name, int nsel, char **sel)
 }
 
 /* Render one refresh into out (a memstream).  Returns 0 or -1 (regions unreadable). */
-static int refresh(FILE *out, int nsel, char **sel, struct prev **pv, size_t *np, int width)
+static int refresh(FILE *out, int nsel, char **sel, struct last_value **seen, size_t *nseen,
+		   int width)
 {
-	struct ums_region *r;
+	struct cli_region *r;
 	size_t n, shown = 0, wname = 4;
 	double t;
 
-	if (ums_regions(&r, &n))
+	if (cli_read_regions(&r, &n))
 		return -1;
 	t = now_mono();
 	for (size_t i = 0; i < n; i++)
@@ -135,19 +135,16 @@ static int refresh(FILE *out, int nsel, char **sel, struct prev **pv, size_t *np
 	fprintf(out, "%-*s %7s %-4s %-24s %14s %9s %7s\n", (int)wname, "NAME", "PID", "TYPE",
 		"VALUE", "RATE/s", "SAMPLES", "PARTIAL");
 	for (size_t i = 0; i < n; i++) {
-		char rel[64], *v, rate[32] = "-";
-		struct prev cur = { 0 }, *p;
+		char *v, rate[32] = "-";
+		struct last_value cur = { 0 }, *p;
 		int vw, maxw;
 		size_t vl;
 
 		if (!selected(r[i].name, nsel, sel))
 			continue;
 		shown++;
-		snprintf(rel, sizeof(rel), "values/%s", r[i].name);
-		v = ums_read(rel, NULL);
-		if (v)
-			v[strcspn(v, "\n")] = '\0';
-		p = prev_find(pv, np, r[i].id);
+		v = cli_read_value(r[i].name);
+		p = last_value_of(seen, nseen, r[i].id);
 		if (v && p && parse_value(r[i].type, v, &cur)) {
 			if (p->have && t > p->t && p->is_float == cur.is_float) {
 				double d = cur.is_float ? cur.f - p->f : (double)(cur.i - p->i);
@@ -168,7 +165,7 @@ static int refresh(FILE *out, int nsel, char **sel, struct prev **pv, size_t *np
 		if (maxw < 24)
 			maxw = 24;
 		vw = (int)vl > maxw ? maxw - 3 : (int)vl;
-		fprintf(out, "%-*s %7ld %-4s %-24.*s%s %14s %9" PRIu64 " %7" PRIu64 "\n",
+		fprintf(out, "%-*s %7" PRId64 " %-4s %-24.*s%s %14s %9" PRIu64 " %7" PRIu64 "\n",
 			(int)wname, r[i].name, r[i].pid, r[i].type, vw,
 			!v ? "(gone)" : !*v ? "-" : v, vw < (int)vl ? "..." : "", rate,
 			r[i].samples, r[i].partial);
@@ -208,56 +205,42 @@ static bool wait_until(const struct timespec *deadline, bool keys)
 	}
 }
 
-int cmd_watch(int argc, char **argv)
+CLI_COMMAND(watch, "h", "watch [NAME...]        live view of the latest values",
+	CLI_ARG("interval", 'i'), CLI_ARG("count", 'c'));
+
+static int cmd_watch(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "interval", required_argument, NULL, 'i' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	uint64_t interval = 1000000, count = 0;
-	struct prev *pv = NULL;
-	size_t np = 0;
+	struct last_value *seen = NULL;
+	size_t nseen = 0;
 	struct timespec next;
 	struct sigaction sa = { .sa_handler = on_signal };
 	bool tty = isatty(STDOUT_FILENO), keys = false;
-	int o, ret = UMS_EXIT_OK;
+	int o, ret = CLI_EXIT_OK;
 
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((o = cli_getopt(&cli_watch, argc, argv)) != -1) {
 		switch (o) {
 		case 'i':
-			if (ums_parse_duration_us(optarg, &interval) || interval < 10000) {
-				fprintf(stderr, "umsampler watch: bad --interval '%s' (at least "
-					"10ms, e.g. 500ms, 2s)\n", optarg);
-				fputs(watch_usage, stderr);
-				return UMS_EXIT_USAGE;
-			}
+			if (cli_parse_duration(optarg, CLI_US, &interval) || interval < 10000)
+				return cli_usage_err(&cli_watch, "bad --interval '%s' (at least "
+						     "10ms, e.g. 500ms, 2s)", optarg);
 			break;
 		case 'c':
-			if (ums_parse_u64(optarg, &count) || !count) {
-				fprintf(stderr, "umsampler watch: bad --count '%s'\n", optarg);
-				fputs(watch_usage, stderr);
-				return UMS_EXIT_USAGE;
-			}
+			if (cli_parse_u64(optarg, &count) || !count)
+				return cli_usage_err(&cli_watch, "bad --count '%s'", optarg);
 			break;
-		case 'h':
-			fputs(watch_usage, stdout);
-			return UMS_EXIT_OK;
 		default:
-			fputs(watch_usage, stderr);
-			return UMS_EXIT_USAGE;
+			return cli_usage_err(&cli_watch, NULL);
 		}
 	}
-	if (ums_check_dir())
-		return UMS_EXIT_ERR;
+	if (cli_check_debugfs())
+		return CLI_EXIT_ERR;
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
 	    sigaction(SIGHUP, &sa, NULL)) {
-		ums_err("sigaction: %s", strerror(errno));
-		return UMS_EXIT_ERR;
+		cli_err("sigaction: %s", strerror(errno));
+		return CLI_EXIT_ERR;
 	}
 	if (tty) {
 		if (isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &saved_tio)) {
@@ -269,7 +252,7 @@ int cmd_watch(int argc, char **argv)
 			tio_saved = true;
 			atexit(restore_terminal);
 			if (tcsetattr(STDIN_FILENO, TCSANOW, &raw)) {
-				ums_err("tcsetattr: %s", strerror(errno));
+				cli_err("tcsetattr: %s", strerror(errno));
 				tio_saved = false;
 			} else {
 				keys = true;
@@ -289,8 +272,8 @@ int cmd_watch(int argc, char **argv)
 		struct winsize ws;
 
 		if (!m) {
-			ums_err("out of memory");
-			ret = UMS_EXIT_ERR;
+			cli_err("out of memory");
+			ret = CLI_EXIT_ERR;
 			break;
 		}
 		clock_gettime(CLOCK_REALTIME, &rt);
@@ -303,23 +286,23 @@ int cmd_watch(int argc, char **argv)
 				"(q to quit)\n\n", stamp, rt.tv_nsec / 1000000, interval / 1e6);
 		else
 			fprintf(m, "=== %s.%03ld ===\n", stamp, rt.tv_nsec / 1000000);
-		if (refresh(m, argc - optind, argv + optind, &pv, &np, width)) {
+		if (refresh(m, argc - optind, argv + optind, &seen, &nseen, width)) {
 			fclose(m);
 			free(buf);
-			ret = UMS_EXIT_ERR;
+			ret = CLI_EXIT_ERR;
 			break;
 		}
 		if (!tty)
 			fputc('\n', m);
 		if (fclose(m)) {
 			free(buf);
-			ums_err("out of memory");
-			ret = UMS_EXIT_ERR;
+			cli_err("out of memory");
+			ret = CLI_EXIT_ERR;
 			break;
 		}
 		if (fwrite(buf, 1, len, stdout) != len || fflush(stdout)) {
 			free(buf);
-			ret = UMS_EXIT_ERR;	/* e.g. EPIPE */
+			ret = CLI_EXIT_ERR;	/* e.g. EPIPE */
 			break;
 		}
 		free(buf);
@@ -334,7 +317,7 @@ int cmd_watch(int argc, char **argv)
 		if (wait_until(&next, keys))
 			break;
 	}
-	free(pv);
+	free(seen);
 	restore_terminal();
 	return ret;
 }

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * live.c - the live system as the subcommands add, list, del, stats and watch see it: the
+ * module's debugfs directory (where it is, whether it is usable), reading its files, parsing
+ * `regions`, and writing `control` with the kernel's error message (cli.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char *cli_debugfs_dir(void)
+{
+	const char *d = getenv("UMSAMPLER_DEBUGFS");
+
+	return d && *d ? d : UMS_DEBUGFS;
+}
+
+int cli_check_debugfs(void)
+{
+	const char *d = cli_debugfs_dir();
+	struct stat st;
+
+	if (!stat(d, &st) && S_ISDIR(st.st_mode)) {
+		if (access(d, R_OK | X_OK)) {
+			cli_err("permission denied: %s (umsampler needs root)", d);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno == EACCES || errno == EPERM) {
+		cli_err("permission denied: %s (debugfs is root-only: run umsampler as root)", d);
+		return -1;
+	}
+	if (errno == ENOENT || errno == ENOTDIR || !errno) {
+		cli_err("umsampler module not loaded: sudo modprobe umsampler / insmod "
+			"module/umsampler.ko (%s missing%s)", d,
+			strcmp(d, UMS_DEBUGFS) ? "" :
+			"; is debugfs mounted? mount -t debugfs none /sys/kernel/debug");
+		return -1;
+	}
+	cli_err("%s: %s", d, strerror(errno));
+	return -1;
+}
+
+char *cli_read_file(const char *rel, size_t *lenp)
+{
+	char *path, *buf = NULL, *t;
+	size_t len = 0, cap = 0;
+	int fd, e;
+
+	if (asprintf(&path, "%s/%s", cli_debugfs_dir(), rel) < 0)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	e = errno;
+	free(path);
+	if (fd < 0) {
+		errno = e;
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			t = realloc(buf, cap);
+			if (!t) {
+				e = ENOMEM;
+				goto fail;
+			}
+			buf = t;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			e = errno;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	errno = e;
+	return NULL;
+}
+
+char *cli_read_value(const char *name)
+{
+	char rel[64], *v;
+
+	snprintf(rel, sizeof(rel), "values/%s", name);
+	v = cli_read_file(rel, NULL);
+	if (v)
+		v[strcspn(v, "\n")] = '\0';
+	return v;
+}
+
+#define FIELD_SIZE(f)	sizeof(((struct cli_region *)NULL)->f)
+
+/* The columns of `regions` the CLI reads, by header name; the others are skipped. */
+static const struct {
+	const char *col;
+	size_t off;
+	size_t size;	/* text column of that size; 0: a number (a 64-bit field) */
+} region_cols[] = {
+	{ "ID", offsetof(struct cli_region, id), 0 },
+	{ "PID", offsetof(struct cli_region, pid), 0 },
+	{ "ADDR", offsetof(struct cli_region, addr), 0 },
+	{ "LEN", offsetof(struct cli_region, len), 0 },
+	{ "PERIOD_US", offsetof(struct cli_region, period_us), 0 },
+	{ "TYPE", offsetof(struct cli_region, type), FIELD_SIZE(type) },
+	{ "MODE", offsetof(struct cli_region, mode), FIELD_SIZE(mode) },
+	{ "NAME", offsetof(struct cli_region, name), FIELD_SIZE(name) },
+	{ "SAMPLES", offsetof(struct cli_region, samples), 0 },
+	{ "PARTIAL", offsetof(struct cli_region, partial), 0 },
+	{ "EMITTED", offsetof(struct cli_region, emitted), 0 },
+};
+
+/* Store field text f of column c into r; -1 if a number column does not hold a number. */
+static int region_set(struct cli_region *r, int c, const char *f)
+{
+	char *p = (char *)r + region_cols[c].off;
+	uint64_t x;
+
+	if (region_cols[c].size) {
+		snprintf(p, region_cols[c].size, "%s", f);
+		return 0;
+	}
+	if (cli_parse_u64(f, &x))
+		return -1;
+	memcpy(p, &x, sizeof(x));
+	return 0;
+}
+
+int cli_read_regions(struct cli_region **out, size_t *np)
+{
+	char *buf = cli_read_file("regions", NULL), *line, *save = NULL;
+	int cols[16];	/* index into region_cols of each column, -1: not read */
+	int ncols = 0;
+	struct cli_region *v = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	*out = NULL;
+	*np = 0;
+	if (!buf) {
+		cli_err("cannot read %s/regions: %s", cli_debugfs_dir(), strerror(errno));
+		return -1;
+	}
+	line = strtok_r(buf, "\n", &save);
+	if (!line || strncmp(line, "ID ", 3)) {
+		cli_err("%s/regions: unexpected header", cli_debugfs_dir());
+		free(buf);
+		return -1;
+	}
+	for (char *s2 = NULL, *c = strtok_r(line, " ", &s2); c && ncols < 16;
+	     c = strtok_r(NULL, " ", &s2)) {
+		cols[ncols] = -1;
+		for (size_t k = 0; k < sizeof(region_cols) / sizeof(region_cols[0]); k++)
+			if (!strcmp(c, region_cols[k].col))
+				cols[ncols] = (int)k;
+		ncols++;
+	}
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		struct cli_region r = { 0 }, *t;
+		char *s2 = NULL, *f = strtok_r(line, " ", &s2);
+		int bad = 0;
+
+		for (int i = 0; i < ncols && f && !bad; i++, f = strtok_r(NULL, " ", &s2))
+			bad = cols[i] >= 0 && region_set(&r, cols[i], f);
+		if (bad || !r.id || !r.name[0]) {
+			cli_err("%s/regions: cannot parse a line", cli_debugfs_dir());
+			ret = -1;
+			break;
+		}
+		t = realloc(v, (n + 1) * sizeof(*v));
+		if (!t) {
+			cli_err("out of memory");
+			ret = -1;
+			break;
+		}
+		v = t;
+		v[n++] = r;
+	}
+	free(buf);
+	if (ret) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*np = n;
+	return 0;
+}
+
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case EINVAL: return "EINVAL";
+	case ESRCH: return "ESRCH";
+	case EFAULT: return "EFAULT";
+	case E2BIG: return "E2BIG";
+	case ENOSPC: return "ENOSPC";
+	case EEXIST: return "EEXIST";
+	case ENOENT: return "ENOENT";
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	}
+	return "error";
+}
+
+int cli_write_control(const char *what, const char *buf)
+{
+	char *path, *msg;
+	size_t len = strlen(buf);
+	ssize_t n;
+	int fd, e;
+
+	if (asprintf(&path, "%s/control", cli_debugfs_dir()) < 0) {
+		cli_err("out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		if (e == EACCES || e == EPERM)
+			fprintf(stderr, "umsampler %s: permission denied opening %s: run as root\n",
+				what, path);
+		else
+			fprintf(stderr, "umsampler %s: cannot open %s: %s\n", what, path,
+				strerror(e));
+		free(path);
+		errno = e;
+		return -1;
+	}
+	free(path);
+	n = write(fd, buf, len);
+	e = errno;
+	if (close(fd) && n >= 0) {
+		e = errno;
+		n = -1;
+	}
+	if (n == (ssize_t)len)
+		return 0;
+	if (n >= 0)
+		e = EIO;	/* short write: the module takes whole writes */
+	if (e == EPERM) {
+		fprintf(stderr, "umsampler %s: permission denied: writing control needs "
+			"CAP_SYS_PTRACE (run as root)\n", what);
+		errno = e;
+		return -1;
+	}
+	msg = cli_read_file("control", NULL);
+	if (msg && *msg) {
+		msg[strcspn(msg, "\n")] = '\0';
+		fprintf(stderr, "umsampler %s: the module refused it: %s\n", what, msg);
+	} else {
+		fprintf(stderr, "umsampler %s: the module refused it: %s (%s)\n", what,
+			errno_name(e), strerror(e));
+	}
+	free(msg);
+	errno = e;
+	return -1;
+}
