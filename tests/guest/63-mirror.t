@@ -162,7 +162,8 @@ is(rd('raw/mtwo'), mem($pid, $two + 4096 - 32, 64), 'raw/mtwo (two pages) equals
 	trace_off();
 	my @m = grep { $_->{id} == $id{mcnt} } @ev;
 	my @th = grep { $_->{id} == $id{tcnt} } @ev;
-	cmp_ok(scalar @m, '>=', 100, sprintf('mirrored counter: %d events in 1 s at 1 ms', scalar @m));
+	# a loaded TCG host runs the guest's vCPUs for a fraction of the second: 213 of 1000 seen
+	cmp_ok(scalar @m, '>=', 20, sprintf('mirrored counter: %d events in 1 s at 1 ms', scalar @m));
 	my @noth = grep { $_->{irq} !~ /[hH]/ } @m;
 	is(scalar @noth, 0, 'every mirror sample event fired in hard irq (flag h)')
 		or diag("e.g. $noth[0]{comm} $noth[0]{irq}");
