@@ -164,6 +164,9 @@ is(rd('raw/mtwo'), mem($pid, $two + 4096 - 32, 64), 'raw/mtwo (two pages) equals
 	my @th = grep { $_->{id} == $id{tcnt} } @ev;
 	# a loaded TCG host runs the guest's vCPUs for a fraction of the second: 213 of 1000 seen
 	cmp_ok(scalar @m, '>=', 20, sprintf('mirrored counter: %d events in 1 s at 1 ms', scalar @m));
+	my @gap = grep { $m[$_]{seq} != $m[$_ - 1]{seq} + 1 } 1 .. $#m;
+	is(scalar @gap, 0, 'one event per sample, none lost or repeated (consecutive seq)')
+		or diag("seq $m[$gap[0] - 1]{seq} then $m[$gap[0]]{seq}");
 	my @noth = grep { $_->{irq} !~ /[hH]/ } @m;
 	is(scalar @noth, 0, 'every mirror sample event fired in hard irq (flag h)')
 		or diag("e.g. $noth[0]{comm} $noth[0]{irq}");
