@@ -9,6 +9,7 @@
  * Grammar (one command per line, tokens separated by spaces/tabs):
  *   PID ADDR LEN
  *   add pid=PID addr=ADDR [len=LEN] [period_us=N] [type=T] [name=NAME] [mode=M] [fault]
+ *       [mirror]
  *   del ID | del pid=PID | del name=NAME
  *   clear | sync
  * Blank lines and '#' comments are ignored; a trailing '\r' is ignored.
@@ -44,12 +45,13 @@ static const char * const ums_op_names[UMS_OP_NR] = {
 
 /* Keys of the add command; also the bit numbers of the "seen" mask. */
 enum { UMS_K_PID, UMS_K_ADDR, UMS_K_LEN, UMS_K_PERIOD, UMS_K_TYPE, UMS_K_NAME, UMS_K_MODE,
-	UMS_K_FAULT, UMS_K_NR };
+	UMS_K_FAULT, UMS_K_MIRROR, UMS_K_NR };
 
 static const char * const ums_key_names[UMS_K_NR] = {
 	[UMS_K_PID] = "pid", [UMS_K_ADDR] = "addr", [UMS_K_LEN] = "len",
 	[UMS_K_PERIOD] = "period_us", [UMS_K_TYPE] = "type", [UMS_K_NAME] = "name",
 	[UMS_K_MODE] = "mode", [UMS_K_FAULT] = "fault",
+	[UMS_K_MIRROR] = "mirror",
 };
 
 /**
@@ -519,17 +521,23 @@ static int ums_choice(const struct ums_tok *v, const char *what, const char * co
 	return ums_perr_set(perr, -EINVAL, line, "unknown %s %s (%s)", what, UMS_Q(v), list);
 }
 
-/* A bare word of an add command: only the flag keys (today 'fault') have no value. */
+/* A bare word of an add command: only the flag keys ('fault', 'mirror') have no value. */
 static int ums_add_flag(const struct ums_tok *t, unsigned int *seen, struct ums_cmd *cmd,
 			struct ums_perr *perr, unsigned int line)
 {
-	if (!ums_tok_eq(t->s, t->n, ums_key_names[UMS_K_FAULT]))
+	int key = ums_find_key(t);
+
+	if (key != UMS_K_FAULT && key != UMS_K_MIRROR)
 		return ums_perr_set(perr, -EINVAL, line,
-				    "unexpected word %s (expected key=value or 'fault')", UMS_Q(t));
-	if (*seen & UMS_SEEN(FAULT))
+				    "unexpected word %s (expected key=value, 'fault' or 'mirror')",
+				    UMS_Q(t));
+	if (*seen & (1U << key))
 		return ums_perr_set(perr, -EINVAL, line, "duplicate key %s", UMS_Q(t));
-	*seen |= UMS_SEEN(FAULT);
-	cmd->fault = true;
+	*seen |= 1U << key;
+	if (key == UMS_K_FAULT)
+		cmd->fault = true;
+	else
+		cmd->mirror = true;
 	return 0;
 }
 
@@ -577,8 +585,8 @@ static int ums_add_kv(const struct ums_tok *t, unsigned int *seen, const struct 
 	key = ums_find_key(&k);
 	if (key < 0)
 		return ums_perr_set(perr, -EINVAL, line, "unknown key %s", UMS_Q(&k));
-	if (key == UMS_K_FAULT)
-		return ums_perr_set(perr, -EINVAL, line, "key %s takes no value (use bare 'fault')",
+	if (key == UMS_K_FAULT || key == UMS_K_MIRROR)
+		return ums_perr_set(perr, -EINVAL, line, "key %s takes no value (use it bare)",
 				    UMS_Q(&k));
 	if (*seen & (1U << key))
 		return ums_perr_set(perr, -EINVAL, line, "duplicate key %s", UMS_Q(&k));

@@ -35,6 +35,7 @@ struct ums_cmd {
 	u8 vtype;			/* enum ums_vtype */
 	u8 mode;			/* enum ums_mode */
 	bool fault;			/* ADD: `fault` flag given */
+	bool mirror;			/* ADD: `mirror` flag given */
 	char name[UMS_NAME_LEN];	/* ADD (empty = auto name r<ID>), DEL_NAME */
 };
 

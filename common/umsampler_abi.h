@@ -4,7 +4,7 @@
  *
  * Owns: the value types (enum, grammar name, size), the sample flags (bit,
  * name), the umsampler:region ops and gone reasons, the emission modes, the
- * event chunk size and the control language's limits. The module, the CLI,
+ * sample paths and mirror states, the event chunk size and the control language's limits. The module, the CLI,
  * the libtraceevent plugin and the host tests include this header; the perf
  * script (tracing/umsampler-perf.py), the tracepoint header's symbol lists and
  * the guest tests' Ums.pm restate a few of these facts and are checked against
@@ -60,6 +60,27 @@ enum ums_gone_why { UMS_GONE_REASONS(UMS_WHY_ENUM_) UMS_WHY_NR };
 
 #define UMS_MODE_ENUM_(sfx, name)	UMS_MODE_##sfx,
 enum ums_mode { UMS_MODES(UMS_MODE_ENUM_) UMS_MODE_NR };
+
+/*
+ * Which path took a region's latest sample (`regions` PATH, snapshot `path=`):
+ * X(SUFFIX, name). none: not sampled yet; thread: the sampler thread read the
+ * target's page frames; mirror: the mirror's hrtimer copied them in hard irq.
+ */
+#define UMS_PATHS(X)		X(NONE, none) X(THREAD, thread) X(MIRROR, mirror)
+
+#define UMS_PATH_ENUM_(sfx, name)	UMS_PATH_##sfx,
+enum ums_path { UMS_PATHS(UMS_PATH_ENUM_) UMS_PATH_NR };
+
+/*
+ * State of a region's mirror (`regions` MIRROR, snapshot `mirror=`): X(SUFFIX,
+ * name). off: no `mirror` key; on: the hrtimer samples it; stale: asked for,
+ * but the thread samples it until the mirror is (re)built (an invalidation,
+ * a page not present, sampling paused).
+ */
+#define UMS_MIRROR_STATES(X)	X(OFF, off) X(ON, on) X(STALE, stale)
+
+#define UMS_MIRROR_ENUM_(sfx, name)	UMS_MIRROR_##sfx,
+enum ums_mirror_state { UMS_MIRROR_STATES(UMS_MIRROR_ENUM_) UMS_MIRROR_NR };
 
 /*
  * Largest `data` payload of one umsampler:sample event; longer regions are

@@ -30,4 +30,15 @@
 	get_user_pages_remote(mm, addr, 1, flags, pagep, NULL, NULL)
 #endif
 
+/* hrtimer_setup() (6.13) replaced hrtimer_init() + setting ->function. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define ums_hrtimer_setup(timer, fn, clock, mode)	hrtimer_setup(timer, fn, clock, mode)
+#else
+#define ums_hrtimer_setup(timer, fn, clock, mode)	\
+	do {						\
+		hrtimer_init(timer, clock, mode);	\
+		(timer)->function = (fn);		\
+	} while (0)
+#endif
+
 #endif /* _UMS_COMPAT_H */

@@ -153,21 +153,40 @@ static pid_t dbgfs_pid(const struct ums_region *r)
 	return pid_nr_ns(r->target->pid, task_active_pid_ns(current));
 }
 
+#define DBGFS_PATH_NAME_(sfx, name)	[UMS_PATH_##sfx] = #name,
+static const char * const dbgfs_path_names[UMS_PATH_NR] = { UMS_PATHS(DBGFS_PATH_NAME_) };
+#define DBGFS_MIRROR_NAME_(sfx, name)	[UMS_MIRROR_##sfx] = #name,
+static const char * const dbgfs_mirror_names[UMS_MIRROR_NR] = {
+	UMS_MIRROR_STATES(DBGFS_MIRROR_NAME_)
+};
+
+/* The mirror state and the path of the latest sample, as `regions` and `snapshot` show them. */
+static const char *dbgfs_path(struct ums_region *r)
+{
+	return dbgfs_path_names[READ_ONCE(r->path) % UMS_PATH_NR];
+}
+
+static const char *dbgfs_mirror(struct ums_region *r)
+{
+	return dbgfs_mirror_names[ums_mirror_state(r)];
+}
+
 static int dbgfs_regions_show(struct seq_file *m, void *v)
 {
 	struct ums_region *r;
 
 	if (v == &ums_regions) {
-		seq_puts(m, "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED\n");
+		seq_puts(m, "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH\n");
 		return 0;
 	}
 	r = list_entry(v, struct ums_region, node);
 	if (!ums_region_visible(r))
 		return 0;
-	seq_printf(m, "%u %d 0x%llx %llu %u %s %s %s %llu %llu %llu\n", r->id, dbgfs_pid(r),
+	seq_printf(m, "%u %d 0x%llx %llu %u %s %s %s %llu %llu %llu %s %s\n", r->id, dbgfs_pid(r),
 		   r->addr, r->len, r->period_us, ums_vtype_name(r->vtype),
 		   ums_mode_name(r->mode), r->name,
-		   READ_ONCE(r->nr_samples), READ_ONCE(r->nr_partial), READ_ONCE(r->nr_emitted));
+		   READ_ONCE(r->nr_samples), READ_ONCE(r->nr_partial), READ_ONCE(r->nr_emitted),
+		   dbgfs_mirror(r), dbgfs_path(r));
 	return 0;
 }
 
@@ -221,6 +240,7 @@ static int dbgfs_snapshot_show(struct seq_file *m, void *v)
 		   r->id, r->name, dbgfs_pid(r), s.seq, s.time_ns, s.late_ns,
 		   ums_vtype_name(r->vtype));
 	seq_puts(m, ums_flags_names(flags, sizeof(flags), s.flags, true));
+	seq_printf(m, " mirror=%s path=%s", dbgfs_mirror(r), dbgfs_path(r));
 	/* hex regions: the hexdump is the value. */
 	if (s.seq && r->vtype != UMS_VT_HEX) {
 		ums_render_value(text, vsize, r->vtype, data, r->len, s.flags & UMS_F_PARTIAL);
@@ -238,31 +258,46 @@ static int dbgfs_snapshot_show(struct seq_file *m, void *v)
 
 DEFINE_DBGFS_LIST_ATTRIBUTE(snapshot);
 
-/* The counters of struct ums_stats, in the order stats shows them (around the derived ones). */
+/*
+ * The counters of struct ums_stats and struct ums_mirror_stats, in the order
+ * stats shows them (around the derived ones): @off in ums_stats, @moff in
+ * ums_mirror_stats (atomic64_t), -1 for none; a line shows their sum.
+ */
 struct dbgfs_stat {
 	const char *name;
-	size_t off;
+	int off;
+	int moff;
 };
 
-#define DBGFS_STAT(f)	{ #f, offsetof(struct ums_stats, f) }
+#define DBGFS_STAT(f)	{ #f, offsetof(struct ums_stats, f), -1 }
+/* Both paths: thread + mirror. */
+#define DBGFS_STAT2(f)	{ #f, offsetof(struct ums_stats, f), offsetof(struct ums_mirror_stats, f) }
+/* The mirror's part alone. */
+#define DBGFS_MSTAT(f)	{ "mirror_" #f, -1, offsetof(struct ums_mirror_stats, f) }
 
 static const struct dbgfs_stat dbgfs_stats_head[] = {
-	DBGFS_STAT(ticks), DBGFS_STAT(samples), DBGFS_STAT(bytes), DBGFS_STAT(partial),
-	DBGFS_STAT(emitted), DBGFS_STAT(missed), DBGFS_STAT(late_max_ns),
+	DBGFS_STAT(ticks), DBGFS_STAT2(samples), DBGFS_STAT2(bytes), DBGFS_STAT(partial),
+	DBGFS_STAT2(emitted), DBGFS_STAT2(missed), DBGFS_STAT(late_max_ns),
 };
 
 static const struct dbgfs_stat dbgfs_stats_tail[] = {
 	DBGFS_STAT(targets_gone), DBGFS_STAT(cpu_ns), DBGFS_STAT(attach_ns), DBGFS_STAT(spans),
 	DBGFS_STAT(busy), DBGFS_STAT(poisoned),
+	DBGFS_MSTAT(samples), DBGFS_MSTAT(bytes), DBGFS_MSTAT(emitted), DBGFS_MSTAT(missed),
+	DBGFS_MSTAT(builds), DBGFS_MSTAT(handbacks), DBGFS_MSTAT(late_max_ns),
 };
 
 static void dbgfs_stats_print(struct seq_file *m, const struct dbgfs_stat *st, size_t n)
 {
 	size_t i;
+	u64 v;
 
-	for (i = 0; i < n; i++)
-		seq_printf(m, "%s %llu\n", st[i].name,
-			   READ_ONCE(*(u64 *)((char *)&ums_stats + st[i].off)));
+	for (i = 0; i < n; i++) {
+		v = st[i].off < 0 ? 0 : READ_ONCE(*(u64 *)((char *)&ums_stats + st[i].off));
+		if (st[i].moff >= 0)
+			v += atomic64_read((atomic64_t *)((char *)&ums_mirror_stats + st[i].moff));
+		seq_printf(m, "%s %llu\n", st[i].name, v);
+	}
 }
 
 static int dbgfs_stats_show(struct seq_file *m, void *v)
@@ -277,6 +312,7 @@ static int dbgfs_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "late_p99_ns %llu\n", umsd_late_p99());
 	seq_printf(m, "regions %u\ntargets %u\n", regions, targets);
 	dbgfs_stats_print(m, dbgfs_stats_tail, ARRAY_SIZE(dbgfs_stats_tail));
+	seq_printf(m, "mirror_late_p99_ns %llu\n", ums_mirror_late_p99());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(dbgfs_stats);

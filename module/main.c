@@ -6,7 +6,9 @@
  * opened before the module is complete). Unload in reverse: the debugfs
  * files (waiting for writers in progress), the sampler thread and its
  * reaper, then every region and target is destroyed (dropping all pid, mm
- * and cred references, see umsampler.h; op=del for every region left).
+ * and cred references, see umsampler.h; op=del for every region left; the
+ * mirrors' hrtimers and notifiers are stopped and removed with their
+ * regions), then the sampler's task reference is dropped.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -22,6 +24,7 @@ unsigned int ums_param_unmapped_limit = 16;
 bool ums_param_debug_floor;
 bool ums_param_allow_nondumpable;
 bool ums_param_sched_fifo;
+unsigned int ums_param_mirror_budget = 4096;
 
 static int param_set_period(const char *val, const struct kernel_param *kp)
 {
@@ -43,6 +46,11 @@ static int param_set_unmapped(const char *val, const struct kernel_param *kp)
 	return param_set_uint_minmax(val, kp, 1, 1U << 30);
 }
 
+static int param_set_mirror_budget(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, 1U << 20);
+}
+
 /* The kernel_param_ops of an unsigned parameter checked by param_set_<name>(). */
 #define UMS_UINT_PARAM_OPS(__name)				\
 static const struct kernel_param_ops __name##_ops = {		\
@@ -54,6 +62,7 @@ UMS_UINT_PARAM_OPS(period);
 UMS_UINT_PARAM_OPS(max_len);
 UMS_UINT_PARAM_OPS(max_regions);
 UMS_UINT_PARAM_OPS(unmapped);
+UMS_UINT_PARAM_OPS(mirror_budget);
 
 module_param_cb(period_us, &period_ops, &ums_param_period_us, 0644);
 MODULE_PARM_DESC(period_us, "Default sampling period in microseconds (100..3600000000, default 10000)");
@@ -76,6 +85,10 @@ MODULE_PARM_DESC(allow_nondumpable,
 module_param_named(sched_fifo, ums_param_sched_fifo, bool, 0644);
 MODULE_PARM_DESC(sched_fifo,
 		 "Run the sampler thread SCHED_FIFO at the lowest RT priority, from its next wake-up (default 0)");
+
+module_param_cb(mirror_budget, &mirror_budget_ops, &ums_param_mirror_budget, 0644);
+MODULE_PARM_DESC(mirror_budget,
+		 "Bytes mirror regions may copy per hrtimer expiry, each and all together (0..1048576, default 4096; 0: no mirror)");
 
 static int __init ums_init(void)
 {
@@ -105,8 +118,9 @@ static void __exit ums_exit(void)
 	 */
 	ums_dbgfs_exit();
 	umsd_stop();
-	umsd_release();
+	/* Mirrors kick the (stopped) thread until ums_destroy_all() removed them. */
 	ums_destroy_all();
+	umsd_release();
 }
 
 module_init(ums_init);

@@ -142,6 +142,7 @@ static void ums_region_release(struct kref *ref)
 {
 	struct ums_region *r = container_of(ref, struct ums_region, ref);
 
+	WARN_ON_ONCE(r->mirror);
 	kvfree(r->slot[0].data);
 	kvfree(r->slot[1].data);
 	kfree(r);
@@ -179,6 +180,7 @@ bool ums_region_visible(const struct ums_region *r)
 /* Drop a region that was never linked (prepared by a failed or undone command). */
 static void ums_region_discard(struct ums_region *r)
 {
+	ums_mirror_destroy(r);
 	xa_erase(&ums_ids, r->id);
 	list_del(&r->node);
 	ums_region_put(r);
@@ -446,8 +448,15 @@ static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c,
 		goto out_mm;
 	}
 	ret = ums_add_link(b, r, c, pid, mm, cred, perr);
-	if (ret)
+	if (ret) {
 		ums_region_put(r);
+	} else if (c->mirror) {
+		ret = ums_mirror_new(r, mm, c->line, perr);
+		if (ret) {
+			ums_region_discard(r);
+			b->nr_added--;
+		}
+	}
 out_mm:
 	put_cred(cred);
 	mmput(mm);
@@ -591,6 +600,7 @@ static void ums_free_dead(struct list_head *dead_r, struct list_head *dead_t)
 	list_for_each_entry_safe(r, tmp, dead_r, node) {
 		if (!r->gone && !r->target->gone)
 			ums_region_emit(r, UMS_REG_DEL, UMS_WHY_NONE);
+		ums_mirror_destroy(r);
 		__ums_iface_region_del(r);
 		xa_erase(&ums_ids, r->id);
 		list_del(&r->node);

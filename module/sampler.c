@@ -75,29 +75,31 @@ static void umsd_reap_fn(struct work_struct *work)
 
 static DECLARE_WORK(umsd_reap_work, umsd_reap_fn);
 
-/*
- * Lateness histogram for late_p99_ns: log2 buckets split in 4 linear
- * sub-buckets (<= 19% error), written by the sampler only.
- */
-#define UMSD_HIST_SUB	4
-#define UMSD_HIST_NR	(64 * UMSD_HIST_SUB)
-static u64 umsd_late_hist[UMSD_HIST_NR];
+/* Lateness histogram for late_p99_ns (thread samples), written by the sampler only. */
+static u64 umsd_late_hist[UMS_HIST_NR];
 
-static unsigned int umsd_hist_bucket(u64 ns)
+/**
+ * ums_hist_bucket() - histogram bucket of a lateness
+ * @ns:	lateness in ns
+ *
+ * Log2 buckets split in UMS_HIST_SUB linear sub-buckets (<= 19% error).
+ * Return: the bucket, < UMS_HIST_NR.
+ */
+unsigned int ums_hist_bucket(u64 ns)
 {
 	unsigned int lg;
 
-	if (ns < UMSD_HIST_SUB)
+	if (ns < UMS_HIST_SUB)
 		return ns;
 	lg = ilog2(ns);
-	return lg * UMSD_HIST_SUB + ((ns >> (lg - 2)) & (UMSD_HIST_SUB - 1));
+	return lg * UMS_HIST_SUB + ((ns >> (lg - 2)) & (UMS_HIST_SUB - 1));
 }
 
 static u64 umsd_hist_upper(unsigned int b)
 {
-	unsigned int lg = b / UMSD_HIST_SUB, sub = b % UMSD_HIST_SUB;
+	unsigned int lg = b / UMS_HIST_SUB, sub = b % UMS_HIST_SUB;
 
-	if (b < UMSD_HIST_SUB)
+	if (b < UMS_HIST_SUB)
 		return b;
 	if (lg >= 63)
 		return U64_MAX;
@@ -106,32 +108,49 @@ static u64 umsd_hist_upper(unsigned int b)
 
 static void umsd_account_late(u64 late)
 {
-	umsd_late_hist[umsd_hist_bucket(late)]++;
+	umsd_late_hist[ums_hist_bucket(late)]++;
 	if (late > ums_stats.late_max_ns)
 		WRITE_ONCE(ums_stats.late_max_ns, late);
 }
 
 /**
- * umsd_late_p99() - 99th percentile of sample lateness, from the histogram
+ * ums_hist_p99() - 99th percentile of a lateness histogram
+ * @count:	returns the count of one bucket
+ *
+ * Return: an upper bound of the bucket holding the 99th percentile, in ns
+ * (0: empty histogram).
+ */
+u64 ums_hist_p99(u64 (*count)(unsigned int bucket))
+{
+	u64 total = 0, acc = 0, want;
+	unsigned int i;
+
+	for (i = 0; i < UMS_HIST_NR; i++)
+		total += count(i);
+	if (!total)
+		return 0;
+	want = total - total / 100;
+	for (i = 0; i < UMS_HIST_NR; i++) {
+		acc += count(i);
+		if (acc >= want)
+			return umsd_hist_upper(i);
+	}
+	return U64_MAX;
+}
+
+static u64 umsd_hist_count(unsigned int b)
+{
+	return READ_ONCE(umsd_late_hist[b]);
+}
+
+/**
+ * umsd_late_p99() - 99th percentile of thread-sample lateness, from the histogram
  *
  * Return: an upper bound of the bucket holding the 99th percentile, in ns.
  */
 u64 umsd_late_p99(void)
 {
-	u64 total = 0, acc = 0, want;
-	unsigned int i;
-
-	for (i = 0; i < UMSD_HIST_NR; i++)
-		total += READ_ONCE(umsd_late_hist[i]);
-	if (!total)
-		return 0;
-	want = total - total / 100;
-	for (i = 0; i < UMSD_HIST_NR; i++) {
-		acc += READ_ONCE(umsd_late_hist[i]);
-		if (acc >= want)
-			return umsd_hist_upper(i);
-	}
-	return U64_MAX;
+	return ums_hist_p99(umsd_hist_count);
 }
 
 /**
@@ -170,22 +189,71 @@ static void umsd_emit(struct ums_region *r, const struct ums_slot *s, s64 value)
 		off += chunk;
 	} while (off < r->len);
 	WRITE_ONCE(r->nr_emitted, r->nr_emitted + 1);
-	ums_stats.emitted++;
+}
+
+/**
+ * ums_region_next_slot() - the slot the next sample of @r is copied into
+ * @r:	region; the caller is its sampler (thread, or mirror timer)
+ *
+ * Readers may still be copying it: they notice the latch moved and retry.
+ * Return: the unpublished slot.
+ */
+struct ums_slot *ums_region_next_slot(struct ums_region *r)
+{
+	return &r->slot[(raw_read_seqcount_latch(&r->latch) & 1) ^ 1];
+}
+
+/**
+ * ums_region_publish() - publish the sample copied into the next slot, and emit it
+ * @r:		region; the caller is its only sampler (see umsampler.h)
+ * @now:	CLOCK_MONOTONIC time of the copy
+ * @flags:	UMS_F_PARTIAL if bytes were missing; the others are added here
+ * @path:	who copied it
+ * @late:	receives the lateness against r->deadline
+ *
+ * The same for both paths: slot, latch, per-region counters, the
+ * umsampler:sample event(s) as r->mode says. Global statistics are the
+ * caller's. Context: any, hard irq included; never sleeps.
+ * Return: true if the sample was emitted as event(s).
+ */
+bool ums_region_publish(struct ums_region *r, u64 now, u32 flags, enum ums_path path, u64 *late)
+{
+	unsigned int cur = raw_read_seqcount_latch(&r->latch) & 1;
+	struct ums_slot *prev = &r->slot[cur], *s = &r->slot[cur ^ 1];
+	bool emit;
+
+	*late = now > r->deadline ? now - r->deadline : 0;
+	if (!prev->seq || memcmp(prev->data, s->data, r->len))
+		flags |= UMS_F_CHANGED;
+	if (r->vtype == UMS_VT_STR && !memchr(s->data, 0, r->len))
+		flags |= UMS_F_TRUNCATED;
+	s->seq = prev->seq + 1;
+	s->time_ns = now;
+	s->late_ns = *late;
+	s->flags = flags;
+	raw_write_seqcount_latch(&r->latch);
+
+	WRITE_ONCE(r->nr_samples, r->nr_samples + 1);
+	if (flags & UMS_F_PARTIAL)
+		WRITE_ONCE(r->nr_partial, r->nr_partial + 1);
+	WRITE_ONCE(r->path, path);
+	emit = r->mode == UMS_MODE_ALWAYS || (r->mode == UMS_MODE_CHANGE && (flags & UMS_F_CHANGED));
+	if (emit)
+		umsd_emit(r, s, ums_value_field(r->vtype, s->data, r->len));
+	return emit;
 }
 
 /*
  * Take one sample of @r and publish and emit it. @span: @r's bytes, already
  * copied at time @now (a span copy); NULL: copy them now from @mm (NULL:
- * debug_floor).
+ * debug_floor). Returns the sample's flags.
  */
-static void umsd_sample(struct ums_region *r, struct mm_struct *mm, const u8 *span, u64 now)
+static u32 umsd_sample(struct ums_region *r, struct mm_struct *mm, const u8 *span, u64 now)
 {
-	unsigned int cur = raw_read_seqcount_latch(&r->latch) & 1;
-	struct ums_slot *prev = &r->slot[cur], *s = &r->slot[cur ^ 1];
-	u64 late;
+	struct ums_slot *s = ums_region_next_slot(r);
 	u32 flags = 0;
+	u64 late;
 
-	/* Readers may still be copying *s: they notice the latch moved and retry. */
 	if (span) {
 		memcpy(s->data, span, r->len);
 		r->unmapped_streak = 0;	/* every byte was readable */
@@ -193,34 +261,19 @@ static void umsd_sample(struct ums_region *r, struct mm_struct *mm, const u8 *sp
 		flags = mm ? umsd_copy(r, s->data, mm) : umsd_copy_floor(r, s->data);
 		now = ktime_get_ns();
 	}
-	late = now > r->deadline ? now - r->deadline : 0;
-
-	if (!prev->seq || memcmp(prev->data, s->data, r->len))
-		flags |= UMS_F_CHANGED;
-	if (r->vtype == UMS_VT_STR && !memchr(s->data, 0, r->len))
-		flags |= UMS_F_TRUNCATED;
-	s->seq = prev->seq + 1;
-	s->time_ns = now;
-	s->late_ns = late;
-	s->flags = flags;
-	raw_write_seqcount_latch(&r->latch);
-
-	WRITE_ONCE(r->nr_samples, r->nr_samples + 1);
+	if (ums_region_publish(r, now, flags, UMS_PATH_THREAD, &late))
+		ums_stats.emitted++;
 	ums_stats.samples++;
 	ums_stats.bytes += r->len;
-	if (flags & UMS_F_PARTIAL) {
-		WRITE_ONCE(r->nr_partial, r->nr_partial + 1);
+	if (flags & UMS_F_PARTIAL)
 		ums_stats.partial++;
-	}
 	umsd_account_late(late);
-
-	if (r->mode == UMS_MODE_ALWAYS || (r->mode == UMS_MODE_CHANGE && (flags & UMS_F_CHANGED)))
-		umsd_emit(r, s, ums_value_field(r->vtype, s->data, r->len));
 
 	if (r->unmapped_streak >= READ_ONCE(ums_param_unmapped_limit)) {
 		r->gone = true;
 		ums_region_emit(r, UMS_REG_GONE, UMS_WHY_UNMAPPED);
 	}
+	return flags;
 }
 
 /*
@@ -238,7 +291,7 @@ static struct ums_region *umsd_span(struct ums_target *t, struct ums_region *fir
 		goto out;
 	list_for_each_entry_continue(n, &t->regions, tnode) {
 		nend = max(end, n->addr + n->len);
-		if (n->gone || n->deadline > now || n->addr < first->addr ||
+		if (n->gone || n->deadline > now || ums_mirror_on(n) || n->addr < first->addr ||
 		    n->addr > end + UMSD_SPAN_GAP || nend - first->addr > UMSD_SPAN_MAX)
 			break;
 		end = nend;
@@ -332,9 +385,10 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 	size_t span_len;
 	u64 t0, stamp;
 	const u8 *span;
+	u32 flags;
 
 	ums_for_each_target_region(r, t) {
-		if (!r->gone && r->deadline <= now) {
+		if (!r->gone && r->deadline <= now && !ums_mirror_on(r)) {
 			due = true;
 			break;
 		}
@@ -354,7 +408,8 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 	ums_stats.attach_ns += local_clock() - t0;
 	r = list_first_entry(&t->regions, struct ums_region, tnode);
 	while (!list_entry_is_head(r, &t->regions, tnode)) {
-		if (r->gone || r->deadline > now) {
+		/* A mirror that is on belongs to its hrtimer (mirror.c). */
+		if (r->gone || r->deadline > now || ums_mirror_on(r)) {
 			r = list_next_entry(r, tnode);
 			continue;
 		}
@@ -373,9 +428,12 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 			ums_stats.spans++;
 		}
 		for (x = r; ; x = list_next_entry(x, tnode)) {
-			umsd_sample(x, mm, span ? span + (x->addr - r->addr) : NULL, stamp);
+			flags = umsd_sample(x, mm, span ? span + (x->addr - r->addr) : NULL, stamp);
 			umsd_advance(x, now);
 			reap |= x->gone;
+			/* Hand it (back) to its hrtimer if every byte was readable. */
+			if (x->mirror && mm)
+				ums_mirror_build(x, mm, flags);
 			if (x == last)
 				break;
 		}
@@ -408,7 +466,7 @@ static u64 umsd_pass(void)
 		if (t->gone)
 			continue;
 		ums_for_each_target_region(r, t)
-			if (!r->gone && r->deadline < next)
+			if (!r->gone && r->deadline < next && !ums_mirror_on(r))
 				next = r->deadline;
 	}
 	mutex_unlock(&ums_lock);
@@ -418,6 +476,17 @@ static u64 umsd_pass(void)
 	ums_stats.ticks++;
 	ums_stats.cpu_ns += local_clock() - t0;
 	return next;
+}
+
+/* A pause: the thread takes every mirrored region back (their hrtimers stop). */
+static void umsd_suspend_mirrors(void)
+{
+	struct ums_region *r;
+
+	mutex_lock(&ums_lock);
+	ums_for_each_region(r)
+		ums_mirror_suspend(r);
+	mutex_unlock(&ums_lock);
 }
 
 /* After a pause, restart every region on its next aligned deadline: a pause is not lateness. */
@@ -456,6 +525,8 @@ static int umsd_fn(void *unused)
 		atomic_set(&umsd_kicked, 0);
 		umsd_set_policy(&fifo);
 		enabled = READ_ONCE(ums_enabled);
+		if (!enabled && was_enabled)
+			umsd_suspend_mirrors();
 		if (enabled && !was_enabled)
 			umsd_realign();
 		was_enabled = enabled;

@@ -39,7 +39,12 @@
  *   credentials when the add passed the access check, dropped by
  *   ums_target_destroy(); only compared with the task's current ones.
  * Pages: a GUP reference (get_user_pages_remote) is held only for the copy
- *   of one page and dropped at once (copy.c); nothing is pinned.
+ *   of one page and dropped at once (copy.c); nothing is pinned. A mirror
+ *   (mirror.c) remembers page frames without any reference: they stay valid
+ *   only as long as its mmu_interval_notifier says so.
+ * region->mirror: owned by the region (ums_mirror_new() at add, destroyed by
+ *   ums_mirror_destroy() when the region leaves the registry); see mirror.c
+ *   for its lock and for who may sample a mirrored region when.
  * No task_struct reference is ever kept: tasks are looked up from target->pid
  *   under RCU each pass.
  * region->ref: one reference for the registry (taken by ums_region_new(),
@@ -52,6 +57,7 @@
 #ifndef _UMSAMPLER_H
 #define _UMSAMPLER_H
 
+#include <linux/atomic.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -63,6 +69,7 @@
 
 struct cred;
 struct dentry;
+struct ums_mirror;
 struct mm_struct;
 struct pid;
 struct vm_area_struct;
@@ -124,6 +131,7 @@ struct ums_target {
  * @vtype:		enum ums_vtype
  * @mode:		enum ums_mode: when samples become events
  * @fault:		may fault pages in (where that cannot wait, copy.c)
+ * @mirror:		the hrtimer-sampled view of its pages, or NULL (mirror.c)
  * @deadline:		[S] next scheduled sample, ktime ns
  * @unmapped_streak:	[S] consecutive samples with bytes outside readable mappings
  * @gone:		[S] unmapped too long; the reaper frees it
@@ -131,6 +139,7 @@ struct ums_target {
  * @nr_samples:		samples taken (sampler writes, readers READ_ONCE)
  * @nr_partial:		of them partial (likewise)
  * @nr_emitted:		of them emitted as events (likewise)
+ * @path:		enum ums_path that took the latest sample (its writer, READ_ONCE)
  * @latch:		published-sample latch: the sampler fills slot[(seq + 1) & 1]
  *			and bumps it; readers copy slot[latch & 1] and retry if it
  *			moved (ums_region_read()). Readers never block the sampler.
@@ -139,6 +148,8 @@ struct ums_target {
  * @d_raw:		raw/<name> (dbgfs.c)
  *
  * Fields without a mark are set when the region is prepared and never change.
+ * [S] fields and the latch's write side belong to the sampler thread, except
+ * while the region's mirror is on: then to the mirror's hrtimer (mirror.c).
  */
 struct ums_region {
 	struct kref ref;
@@ -154,6 +165,7 @@ struct ums_region {
 	u8 vtype;
 	u8 mode;
 	bool fault;
+	struct ums_mirror *mirror;
 
 	u64 deadline;
 	u32 unmapped_streak;
@@ -163,6 +175,7 @@ struct ums_region {
 	u64 nr_samples;
 	u64 nr_partial;
 	u64 nr_emitted;
+	u8 path;
 
 	seqcount_latch_t latch;
 	struct ums_slot slot[2];
@@ -240,6 +253,7 @@ extern unsigned int ums_param_unmapped_limit;
 extern bool ums_param_debug_floor;
 extern bool ums_param_allow_nondumpable;
 extern bool ums_param_sched_fifo;
+extern unsigned int ums_param_mirror_budget;
 
 /* registry.c */
 extern struct mutex ums_ctl_lock;
@@ -261,6 +275,14 @@ void ums_region_emit(struct ums_region *r, enum ums_region_op op, enum ums_gone_
 /* sampler.c: the sampler, and both halves of the published-sample latch */
 extern struct ums_stats ums_stats;
 void ums_region_read(struct ums_region *r, struct ums_slot *out, u8 *data);
+struct ums_slot *ums_region_next_slot(struct ums_region *r);
+bool ums_region_publish(struct ums_region *r, u64 now, u32 flags, enum ums_path path,
+			u64 *late);
+/* Lateness histograms: log2 buckets split in UMS_HIST_SUB linear sub-buckets. */
+#define UMS_HIST_SUB	4
+#define UMS_HIST_NR	(64 * UMS_HIST_SUB)
+unsigned int ums_hist_bucket(u64 ns);
+u64 ums_hist_p99(u64 (*count)(unsigned int bucket));
 extern bool ums_enabled;
 int umsd_start(void);
 void umsd_stop(void);
@@ -274,6 +296,37 @@ const char *ums_range_refused(struct mm_struct *mm, u64 addr, u64 len);
 u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm);
 u32 umsd_copy_floor(struct ums_region *r, u8 *dst);
 bool umsd_copy_span(u64 addr, size_t len, u8 *dst, struct mm_struct *mm);
+
+/* mirror.c */
+/**
+ * struct ums_mirror_stats - what the mirror's hrtimers did (atomic: any CPU, hard irq)
+ * @samples:	samples taken in the hrtimer
+ * @bytes:	bytes copied there
+ * @emitted:	of the samples, emitted as events
+ * @missed:	whole periods skipped by a late hrtimer
+ * @builds:	mirrors (re)built by the thread
+ * @handbacks:	mirrors handed back to the thread (invalidation, pause, target check, poison)
+ * @late_max_ns: largest lateness of a mirror sample
+ */
+struct ums_mirror_stats {
+	atomic64_t samples;
+	atomic64_t bytes;
+	atomic64_t emitted;
+	atomic64_t missed;
+	atomic64_t builds;
+	atomic64_t handbacks;
+	atomic64_t late_max_ns;
+};
+
+extern struct ums_mirror_stats ums_mirror_stats;
+int ums_mirror_new(struct ums_region *r, struct mm_struct *mm, unsigned int line,
+		   struct ums_perr *perr);
+void ums_mirror_destroy(struct ums_region *r);
+bool ums_mirror_on(struct ums_region *r);
+void ums_mirror_build(struct ums_region *r, struct mm_struct *mm, u32 flags);
+void ums_mirror_suspend(struct ums_region *r);
+enum ums_mirror_state ums_mirror_state(struct ums_region *r);
+u64 ums_mirror_late_p99(void);
 
 /* dbgfs.c */
 int ums_dbgfs_init(void);

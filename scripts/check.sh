@@ -3,7 +3,8 @@
 #
 # scripts/check.sh - what `make check` runs: builds everything warning-free,
 # runs the host unit tests, then boots each requested kernel once in QEMU and
-# runs the whole in-guest suite (tests/guest/*.t) under prove. Prints prove's
+# runs the whole in-guest suite (tests/guest/*.t) under prove (63-mirror.t in a
+# second boot with two NUMA nodes, vmrun --numa). Prints prove's
 # summary per kernel, an overall line and the elapsed time; exits non-zero if
 # anything failed (a test, a build warning, or a kernel problem found in the
 # guest console log by scripts/logscan).
@@ -92,15 +93,37 @@ for k in "${KVERS[@]}"; do
 	to=${UMS_VM_TIMEOUT:-1500}
 	# KASAN under TCG: ~20-30 s to userspace, kmemleak scans ~1.5 min, the suite ~25 min.
 	[ "$k" = debug ] && to=${UMS_VM_TIMEOUT:-3600}
+	# The NUMA tests (63-mirror.t: move_pages between two nodes) get a boot of
+	# their own with two nodes (vmrun --numa); the rest keeps the usual guest.
+	if [ -n "${UMS_TESTS:-}" ]; then
+		tests=$UMS_TESTS numa_tests=""
+	else
+		tests="" numa_tests=tests/guest/63-mirror.t
+		for t in tests/guest/*.t; do
+			[ "$t" = "$numa_tests" ] || tests+="$t "
+		done
+	fi
 	# shellcheck disable=SC2086
 	scripts/vmrun --kernel "$k" --timeout "$to" --quiet -- \
 		env UMS_KO="$REPO/build/kmod/$k/module/umsampler.ko" UMS_PROGS="$REPO/build/progs" \
-		prove -f --nocolor ${UMS_TESTS:-tests/guest/*.t}
+		prove -f --nocolor $tests
 	rc=$?
 	# prove's output is in the console log; show its summary.
 	vmlog=build/vm/$k-console.log
 	sed -n '/UMS-INIT: running/,/UMS-INIT: command finished/p' "$vmlog" |
 		grep -vE '^UMS-INIT' | tr -d '\r'
+	if [ -n "$numa_tests" ]; then
+		say "kernel $k: in-guest NUMA tests (two nodes)"
+		vmlog=build/vm/$k-numa-console.log
+		# shellcheck disable=SC2086
+		scripts/vmrun --kernel "$k" --numa --timeout "$to" --quiet --log "$vmlog" -- \
+			env UMS_KO="$REPO/build/kmod/$k/module/umsampler.ko" UMS_PROGS="$REPO/build/progs" \
+			prove -f --nocolor $numa_tests
+		nrc=$?
+		sed -n '/UMS-INIT: running/,/UMS-INIT: command finished/p' "$vmlog" |
+			grep -vE '^UMS-INIT' | tr -d '\r'
+		[ "$rc" -ne 0 ] || rc=$nrc
+	fi
 	if [ "$rc" -eq 0 ]; then
 		result[$k]=PASS
 	else

@@ -150,6 +150,26 @@ static void test_good(void)
 }
 
 /* 512-byte lines are fine, 513 are not. */
+/* The bare `mirror` key, alone and with `fault`, in any order. */
+static void test_mirror(void)
+{
+	static const char *const in[] = { "add pid=1 addr=4096 len=8 mirror",
+					   "add mirror fault pid=1 addr=4096 len=8",
+					   "add pid=1 addr=4096 len=8" };
+	static const bool want_mirror[] = { true, true, false }, want_fault[] = { false, true, false };
+	struct ums_cmd c;
+	struct ums_perr pe;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		r = ums_parse(in[i], strlen(in[i]), &lim, &c, 1, &pe);
+		ok(r == 1 && c.mirror == want_mirror[i] && c.fault == want_fault[i],
+		   "\"%s\": mirror=%d fault=%d", in[i], c.mirror, c.fault);
+	}
+}
+
 static void test_line_cap(void)
 {
 	char buf[600];
@@ -191,7 +211,7 @@ static void test_messages(void)
 		  "(r<ID>)" },
 		{ "add pid=1 addr=1 len=1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		  "line 1: unexpected word 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' "
-		  "(expected key=value or 'fault')" },
+		  "(expected key=value, 'fault' or 'mirror')" },
 		{ "add pid=1 addr=0xffffffff81000000 len=4",
 		  "line 1: addr 0xffffffff81000000 len 4 beyond user address limit 0x7ffffffff000" },
 	};
@@ -398,6 +418,7 @@ static void test_bad_lines(void)
 int main(void)
 {
 	test_good();
+	test_mirror();
 	test_line_cap();
 	test_messages();
 	test_misc();

@@ -76,7 +76,7 @@ for my $v (sort keys %variants) {
 }
 
 # ---- helpers ----
-my $HEADER = "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED\n";
+my $HEADER = "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH\n";
 
 sub wfile {
 	my ($f, $s) = @_;

@@ -197,6 +197,7 @@ sub add_line {
 	$s .= " period_us=$o{period_us}" if $o{period_us};
 	$s .= " mode=$o{mode}" if $o{mode};
 	$s .= " fault" if $o{fault};
+	$s .= " mirror" if $o{mirror};
 	return $s;
 }
 
@@ -350,16 +351,17 @@ sub wait_quiet {
 	}, 15);
 }
 
-# snapshot -> { NAME => { id, name, pid, seq, time_ns, late_ns, type, flags, value, dump, line } }
+# snapshot -> { NAME => { id, name, pid, seq, time_ns, late_ns, type, flags, mirror, path,
+#   value, dump, line } }
 # (unparsable lines under '!bad')
 sub snapshot {
 	my %s;
 	my $cur;
 	for my $l (split /\n/, rd('snapshot') // '') {
-		if ($l =~ /^id=(\d+) name=(\S+) pid=(\d+) seq=(\d+) time_ns=(\d+) late_ns=(\d+) type=(\S+) flags=(\S+)(?: value=(.*))?$/) {
+		if ($l =~ /^id=(\d+) name=(\S+) pid=(\d+) seq=(\d+) time_ns=(\d+) late_ns=(\d+) type=(\S+) flags=(\S+) mirror=(\S+) path=(\S+)(?: value=(.*))?$/) {
 			$cur = $s{$2} = { id => $1, name => $2, pid => $3, seq => $4, time_ns => $5,
-					  late_ns => $6, type => $7, flags => $8, value => $9, dump => '',
-					  line => $l };
+					  late_ns => $6, type => $7, flags => $8, mirror => $9,
+					  path => $10, value => $11, dump => '', line => $l };
 		} elsif (defined $cur && $l =~ /^  /) {
 			$cur->{dump} .= "$l\n";
 		} else {

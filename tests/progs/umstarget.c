@@ -30,6 +30,16 @@
  *   mapfile NAME PATH  map PATH (read-only, shared, MADV_RANDOM) over them
  *   pkey NAME          tag them with a new protection key that denies this
  *                      thread all access (pkey_alloc + pkey_mprotect)
+ *   move NAME NODE     move_pages(2) the variable's pages to NUMA node NODE:
+ *                      "ok move S1 S2 ..." with each page's status (its node
+ *                      after the move, or a negative errno)
+ *   node NAME          "ok node N1 N2 ...": the node each page is on (move_pages
+ *                      without nodes), or a negative errno per page
+ *   remap NAME BYTE    munmap the variable's pages and map fresh anonymous
+ *                      memory at the same address, filled with BYTE
+ *   mremap NAME        move the mapping elsewhere (mremap MAYMOVE|FIXED): the
+ *                      old address is unmapped; "ok mremap 0xNEW"
+ *   mprotect NAME P    mprotect them to P: none, r or rw
  * With --tick-us N, `counter` is incremented every N microseconds by a thread
  * and `ticks` counts the increments. --nondumpable makes the process
  * non-dumpable (prctl PR_SET_DUMPABLE 0), as setuid programs are.
@@ -366,6 +376,56 @@ int main(int argc, char **argv)
 				printf("err hwpoison %d\n", errno);
 			else
 				printf("ok hwpoison%s\n", sigbus_seen ? " sigbus" : "");
+		} else if ((!strcmp(name, "move") || !strcmp(name, "node")) && v->mapped) {
+			/* move_pages(2) without libnuma: one node for every page, or a query. */
+			size_t np = (v->len + 4095) / 4096;
+			void *pages[64];
+			int nodes[64], status[64];
+
+			for (size_t i = 0; i < np && i < 64; i++) {
+				pages[i] = (uint8_t *)v->addr + i * 4096;
+				nodes[i] = atoi(val);
+				status[i] = -1;
+			}
+			if (np > 64 || syscall(SYS_move_pages, 0, np, pages,
+					       name[0] == 'm' ? nodes : NULL, status, 2 /* MPOL_MF_MOVE */)) {
+				printf("err %s %d\n", name, errno);
+				continue;
+			}
+			printf("ok %s", name);
+			for (size_t i = 0; i < np; i++)
+				printf(" %d", status[i]);
+			printf("\n");
+		} else if (!strcmp(name, "remap") && v->mapped) {
+			void *p;
+
+			munmap(v->addr, v->len);
+			p = mmap(v->addr, v->len, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			if (p != v->addr) {
+				printf("err remap %d\n", errno);
+				continue;
+			}
+			memset(p, (int)strtol(val, NULL, 0), v->len);
+			printf("ok remap\n");
+		} else if (!strcmp(name, "mremap") && v->mapped) {
+			/* A fresh address to move to: reserve it, then move over it. */
+			void *dst = mmap(NULL, v->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			void *p = dst == MAP_FAILED ? MAP_FAILED :
+				  mremap(v->addr, v->len, v->len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+
+			if (p == MAP_FAILED) {
+				printf("err mremap %d\n", errno);
+				continue;
+			}
+			v->addr = p;
+			printf("ok mremap %p\n", p);
+		} else if (!strcmp(name, "mprotect")) {
+			int prot = !strcmp(val, "rw") ? PROT_READ | PROT_WRITE :
+				   !strcmp(val, "r") ? PROT_READ : PROT_NONE;
+
+			printf(mprotect(v->addr, v->len, prot) ? "err mprotect %d\n" : "ok mprotect\n",
+			       errno);
 		} else if (!strcmp(name, "unmap")) {
 			printf(!v->mapped || munmap(v->addr, v->len) ? "err unmap\n" : "ok unmap\n");
 		} else {
