@@ -18,7 +18,7 @@
 
 static const char add_usage[] =
 "usage: umsampler add PID TARGET [--len N] [--type T] [--period D] [--name NAME]\n"
-"                     [--change|--no-events] [--fault]\n"
+"                     [--change|--no-events] [--fault] [--mirror]\n"
 "  TARGET: 0xADDR | SYMBOL | OBJECT:SYMBOL | SYMBOL+OFF | SYMBOL.field | SYMBOL[3]\n"
 "          and combinations (SYMBOL.arr[2], SYMBOL[1].field); OBJECT is the base name\n"
 "          of a mapped file (libfoo.so matches libfoo.so.1.2)\n"
@@ -34,7 +34,9 @@ static const char add_usage[] =
 "                 [A-Za-z0-9_.:-] replaced by '_')\n"
 "  --change       emit events only when the value changes (mode=change)\n"
 "  --no-events    never emit sample events: the bytes stay in debugfs (mode=none)\n"
-"  --fault        let the sampler fault pages in (default: resident pages only)\n";
+"  --fault        let the sampler fault pages in (default: resident pages only)\n"
+"  --mirror       copy samples in the hrtimer (hard irq) from notifier-guarded page\n"
+"                 frames (the control key `mirror`; len <= mirror_budget)\n";
 
 static int vtype_from_name(const char *s)
 {
@@ -68,13 +70,14 @@ static void default_name(const char *target, char *name)
 
 CLI_COMMAND(add, "h", "add PID TARGET [opts]  sample a variable (symbol, member, 0xADDR)",
 	CLI_ARG("len", 'l'), CLI_ARG("type", 't'), CLI_ARG("period", 'p'), CLI_ARG("name", 'n'),
-	CLI_FLAG("change", 'c'), CLI_FLAG("no-events", 'E'), CLI_FLAG("fault", 'f'));
+	CLI_FLAG("change", 'c'), CLI_FLAG("no-events", 'E'), CLI_FLAG("fault", 'f'),
+	CLI_FLAG("mirror", 'm'));
 
 static int cmd_add(int argc, char **argv)
 {
 	uint64_t len = 0, period = 0, pid, scalar;
 	int vtype = -1, o, ret = CLI_EXIT_ERR;
-	bool change = false, quiet = false, fault = false, have_len = false;
+	bool change = false, quiet = false, fault = false, mirror = false, have_len = false;
 	const char *target;
 	char name[UMS_NAME_LEN] = "", line[UMS_LINE_MAX], src[256] = "";
 	struct ums_resolved res;
@@ -122,6 +125,9 @@ static int cmd_add(int argc, char **argv)
 			break;
 		case 'f':
 			fault = true;
+			break;
+		case 'm':
+			mirror = true;
 			break;
 		default:
 			return cli_usage_err(&cli_add, NULL);
@@ -177,6 +183,8 @@ static int cmd_add(int argc, char **argv)
 			      ums_mode_name(quiet ? UMS_MODE_NONE : UMS_MODE_CHANGE));
 	if (fault)
 		r += snprintf(line + r, sizeof(line) - (size_t)r, " fault");
+	if (mirror)
+		r += snprintf(line + r, sizeof(line) - (size_t)r, " mirror");
 	if (ums_parse_line(line, (size_t)r, 1, &lim, &cmd, &perr)) {
 		cli_cmd_err(&cli_add, "invalid command '%s': %s", line, perr.msg);
 		goto out;
@@ -187,9 +195,16 @@ static int cmd_add(int argc, char **argv)
 		if (errno == EEXIST)
 			fprintf(stderr, "  a region named '%s' exists: choose another --name or "
 				"`umsampler del %s`\n", name, name);
+		else if (errno == E2BIG && mirror)
+			fprintf(stderr, "  %" PRIu64 " bytes is more than max_len or mirror_budget "
+				"(/sys/module/umsampler/parameters/): use --len or drop --mirror\n",
+				len);
 		else if (errno == E2BIG)
 			fprintf(stderr, "  %" PRIu64 " bytes is more than max_len: use --len or "
 				"raise /sys/module/umsampler/parameters/max_len\n", len);
+		else if (errno == ENOSPC && mirror)
+			fprintf(stderr, "  the mirrored regions together would exceed "
+				"mirror_budget, or max_regions is reached\n");
 		else if (errno == ESRCH)
 			fprintf(stderr, "  no process %" PRIu64 " (did it exit?)\n", pid);
 		goto out;
