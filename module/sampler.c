@@ -160,15 +160,23 @@ void ums_region_read(struct ums_region *r, struct ums_slot *out, u8 *data)
 	} while (raw_read_seqcount_latch_retry(&r->latch, seq));
 }
 
-static void umsd_emit(struct ums_region *r, const struct ums_slot *s, s64 value)
+/*
+ * Emit the sample in @s as each enabled event asks: umsampler:sample (in chunks) and
+ * umsampler:batch (@spanned: into the open batch of the span, batch.c).
+ */
+static void umsd_emit(struct ums_region *r, const struct ums_slot *s, s64 value, bool spanned)
 {
 	u32 off = 0, chunk;
 
-	do {
-		chunk = min_t(u64, r->len - off, UMS_EVENT_CHUNK);
-		trace_sample(r, s, value, off, s->data + off, chunk);
-		off += chunk;
-	} while (off < r->len);
+	if (trace_sample_enabled()) {
+		do {
+			chunk = min_t(u64, r->len - off, UMS_EVENT_CHUNK);
+			trace_sample(r, s, value, off, s->data + off, chunk);
+			off += chunk;
+		} while (off < r->len);
+	}
+	if (trace_batch_enabled() && !(spanned && ums_batch_ev_add(r, s)))
+		ums_batch_ev_one(r, s);
 	WRITE_ONCE(r->nr_emitted, r->nr_emitted + 1);
 	ums_stats.emitted++;
 }
@@ -215,7 +223,7 @@ static void umsd_sample(struct ums_region *r, struct mm_struct *mm, const u8 *sp
 	umsd_account_late(late);
 
 	if (r->mode == UMS_MODE_ALWAYS || (r->mode == UMS_MODE_CHANGE && (flags & UMS_F_CHANGED)))
-		umsd_emit(r, s, ums_value_field(r->vtype, s->data, r->len));
+		umsd_emit(r, s, ums_value_field(r->vtype, s->data, r->len), span);
 
 	if (r->unmapped_streak >= READ_ONCE(ums_param_unmapped_limit)) {
 		r->gone = true;
@@ -379,6 +387,7 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 			if (x == last)
 				break;
 		}
+		ums_batch_ev_flush();
 		r = list_next_entry(last, tnode);
 	}
 	t0 = local_clock();

@@ -275,6 +275,45 @@ u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm);
 u32 umsd_copy_floor(struct ums_region *r, u8 *dst);
 bool umsd_copy_span(u64 addr, size_t len, u8 *dst, struct mm_struct *mm);
 
+/**
+ * struct ums_batch_ev - what one umsampler:batch event carries (batch.c)
+ * @pid:	the target's pid
+ * @count:	number of entries
+ * @addr:	target address of @data[0]
+ * @size:	bytes in @data
+ * @data:	the bytes of the entries' regions from @addr on (others zero)
+ * @id:		per entry: region id
+ * @seq:	per entry: sample number
+ * @late_ns:	per entry: lateness
+ * @offset:	per entry: offset of its bytes in its region (long regions' pieces)
+ * @start:	per entry: where its bytes start in @data
+ * @len:	per entry: how many bytes (the event's `size`)
+ * @vtype:	per entry: value type
+ * @flags:	per entry: sample flags
+ *
+ * The layout and size budget are in common/umsampler_abi.h (UMS_BATCH_*).
+ */
+struct ums_batch_ev {
+	s32 pid;
+	u32 count;
+	u64 addr;
+	u32 size;
+	const u8 *data;
+	const u32 *id;
+	const u64 *seq;
+	const u64 *late_ns;
+	const u32 *offset;
+	const u16 *start;
+	const u16 *len;
+	const u8 *vtype;
+	const u8 *flags;
+};
+
+/* batch.c */
+bool ums_batch_ev_add(const struct ums_region *r, const struct ums_slot *s);
+void ums_batch_ev_flush(void);
+void ums_batch_ev_one(const struct ums_region *r, const struct ums_slot *s);
+
 /* dbgfs.c */
 int ums_dbgfs_init(void);
 void ums_dbgfs_exit(void);
