@@ -16,7 +16,6 @@ use Test::More;
 use Time::HiRes qw(sleep);
 use Ums;
 
-$SIG{__WARN__} = sub { warn @_ unless $_[0] =~ /^Hexadecimal number > 0xffffffff non-portable/ };
 
 ok(ums_load(), 'insmod');
 my $t = Ums::target();
@@ -53,74 +52,87 @@ sub check_bytes {
 	}
 }
 
-ok(wait_for(sub { (snapshot()->{f0}{seq} // 0) >= 5 }, 20), 'f0 sampled 5 times');
-quiesce();
-my $st = stats();
-my $snap = snapshot();
-my $seq = $snap->{f0}{seq};
-# every pass: span 1 (f0..f15, ov) and span 2 (x0, x1, big); far alone
-is($st->{spans}, 2 * $seq, "spans = 2 per pass ($seq passes)");
-is($snap->{$_->[0]}{seq}, $seq, "$_->[0]: same number of samples") for @layout;
-my @ts1 = map { $snap->{$_}{time_ns} } ((map { "f$_" } 0 .. 15), 'ov');
-is(scalar(grep { $_ == $ts1[0] } @ts1), scalar(@ts1), 'span 1: one timestamp for its 17 regions');
-is($snap->{x1}{time_ns}, $snap->{x0}{time_ns}, 'span 2: x0 and x1 copied at the same time');
-is($snap->{big}{time_ns}, $snap->{x0}{time_ns}, 'span 2: big too');
-unlike($snap->{$_->[0]}{flags}, qr/partial/, "$_->[0]: not partial") for @layout;
-check_bytes('resident', sub { substr($pat, $_[1], $_[2]) });
+# carried from one phase to the next: stats, snapshot, f0's seq and spans at the
+# end of the previous phase
+my ($st, $snap, $seq, $spans0, $n);
+
+# Every region resident: two spans per pass.
+subtest 'every region resident: two spans per pass' => sub {
+	ok(wait_for(sub { (snapshot()->{f0}{seq} // 0) >= 5 }, 20), 'f0 sampled 5 times');
+	quiesce();
+	$st = stats();
+	$snap = snapshot();
+	$seq = $snap->{f0}{seq};
+	# every pass: span 1 (f0..f15, ov) and span 2 (x0, x1, big); far alone
+	is($st->{spans}, 2 * $seq, "spans = 2 per pass ($seq passes)");
+	is($snap->{$_->[0]}{seq}, $seq, "$_->[0]: same number of samples") for @layout;
+	my @ts1 = map { $snap->{$_}{time_ns} } ((map { "f$_" } 0 .. 15), 'ov');
+	is(scalar(grep { $_ == $ts1[0] } @ts1), scalar(@ts1), 'span 1: one timestamp for its 17 regions');
+	is($snap->{x1}{time_ns}, $snap->{x0}{time_ns}, 'span 2: x0 and x1 copied at the same time');
+	is($snap->{big}{time_ns}, $snap->{x0}{time_ns}, 'span 2: big too');
+	unlike($snap->{$_->[0]}{flags}, qr/partial/, "$_->[0]: not partial") for @layout;
+	check_bytes('resident', sub { substr($pat, $_[1], $_[2]) });
+};
 
 # Page 1 of two dropped: span 2 cannot be read whole -> per-region copies.
-is($t->cmd('dontneed two 1'), 'ok dontneed', 'dontneed page 1 of two');
-is(pagemap_present($pid, $base + 4096), 0, 'page 1 not present');
-my $spans0 = stats()->{spans};
-is(set_enabled(1), 0, 'sampling resumed');
-ok(wait_for(sub { (snapshot()->{f0}{seq} // 0) >= $seq + 4 }, 20), '4 more passes');
-quiesce();
-$st = stats();
-$snap = snapshot();
-my $n = $snap->{f0}{seq} - $seq;
-is($st->{spans} - $spans0, $n, "one span per pass while page 1 is missing ($n passes)");
-like($snap->{x1}{flags}, qr/partial/, 'x1 (page 1): partial');
-like($snap->{big}{flags}, qr/partial/, 'big (page 1): partial');
-unlike($snap->{x0}{flags}, qr/partial/, 'x0 (page 0, same span): whole');
-unlike($snap->{f0}{flags}, qr/partial/, 'f0: whole');
-is(pagemap_present($pid, $base + 4096), 0, 'page 1 still not present: nothing faulted in');
-check_bytes('page 1 dropped', sub {
-	my ($nm, $o, $len) = @_;
-	return $o >= 4096 ? "\0" x $len : substr($pat, $o, $len);
-});
+subtest 'a page of span 2 dropped: per-region copies' => sub {
+	is($t->cmd('dontneed two 1'), 'ok dontneed', 'dontneed page 1 of two');
+	is(pagemap_present($pid, $base + 4096), 0, 'page 1 not present');
+	$spans0 = stats()->{spans};
+	is(set_enabled(1), 0, 'sampling resumed');
+	ok(wait_for(sub { (snapshot()->{f0}{seq} // 0) >= $seq + 4 }, 20), '4 more passes');
+	quiesce();
+	$st = stats();
+	$snap = snapshot();
+	$n = $snap->{f0}{seq} - $seq;
+	is($st->{spans} - $spans0, $n, "one span per pass while page 1 is missing ($n passes)");
+	like($snap->{x1}{flags}, qr/partial/, 'x1 (page 1): partial');
+	like($snap->{big}{flags}, qr/partial/, 'big (page 1): partial');
+	unlike($snap->{x0}{flags}, qr/partial/, 'x0 (page 0, same span): whole');
+	unlike($snap->{f0}{flags}, qr/partial/, 'f0: whole');
+	is(pagemap_present($pid, $base + 4096), 0, 'page 1 still not present: nothing faulted in');
+	check_bytes('page 1 dropped', sub {
+		my ($nm, $o, $len) = @_;
+		return $o >= 4096 ? "\0" x $len : substr($pat, $o, $len);
+	});
+};
 
 # Touch the page again (now zero-filled): span 2 is whole again.
-is($t->cmd('touch two'), 'ok touch', 'touch two');
-$seq = $snap->{f0}{seq};
-$spans0 = $st->{spans};
-is(set_enabled(1), 0, 'sampling resumed');
-ok(wait_for(sub { (snapshot()->{f0}{seq} // 0) >= $seq + 3 }, 20), '3 more passes');
-quiesce();
-$snap = snapshot();
-$n = $snap->{f0}{seq} - $seq;
-is(stats()->{spans} - $spans0, 2 * $n, "two spans per pass again ($n passes)");
-unlike($snap->{$_}{flags}, qr/partial/, "$_: whole again") for qw(x1 big);
-check_bytes('page 1 zero-filled', sub {
-	my ($nm, $o, $len) = @_;
-	return $o >= 4096 ? "\0" x $len : substr($pat, $o, $len);
-});
+subtest 'the page touched again: two spans per pass again' => sub {
+	is($t->cmd('touch two'), 'ok touch', 'touch two');
+	$seq = $snap->{f0}{seq};
+	$spans0 = $st->{spans};
+	is(set_enabled(1), 0, 'sampling resumed');
+	ok(wait_for(sub { (snapshot()->{f0}{seq} // 0) >= $seq + 3 }, 20), '3 more passes');
+	quiesce();
+	$snap = snapshot();
+	$n = $snap->{f0}{seq} - $seq;
+	is(stats()->{spans} - $spans0, 2 * $n, "two spans per pass again ($n passes)");
+	unlike($snap->{$_}{flags}, qr/partial/, "$_: whole again") for qw(x1 big);
+	check_bytes('page 1 zero-filled', sub {
+		my ($nm, $o, $len) = @_;
+		return $o >= 4096 ? "\0" x $len : substr($pat, $o, $len);
+	});
+};
 
 # A second target with the same layout: spans never join two targets.
-my $t2 = Ums::target();
-is(ctl_errno(sprintf("add pid=%d addr=0x%x len=8 type=hex name=o0 period_us=20000 mode=always\n" .
-		     "add pid=%d addr=0x%x len=8 type=hex name=o1 period_us=20000 mode=always\n",
-		     $t2->pid, $t2->{var}{two}{addr}, $t2->pid, $t2->{var}{two}{addr} + 8)), 0,
-   'second target: two adjacent regions');
-is(set_enabled(1), 0, 'sampling resumed');
-ok(wait_for(sub { (snapshot()->{o0}{seq} // 0) >= 3 }, 20), 'second target sampled');
-quiesce();
-is(rd('raw/o1'), substr($pat, 8, 8), 'o1 exact');
-is(rd('raw/f1'), substr($pat, 8, 8), 'f1 exact');
-is(ctl_errno("del pid=" . $t2->pid . "\n"), 0, 'second target removed');
-$t2->kill;
+subtest 'spans never join two targets' => sub {
+	my $t2 = Ums::target();
+	is(ctl_errno(sprintf("add pid=%d addr=0x%x len=8 type=hex name=o0 period_us=20000 mode=always\n" .
+			     "add pid=%d addr=0x%x len=8 type=hex name=o1 period_us=20000 mode=always\n",
+			     $t2->pid, $t2->{var}{two}{addr}, $t2->pid, $t2->{var}{two}{addr} + 8)), 0,
+	   'second target: two adjacent regions');
+	is(set_enabled(1), 0, 'sampling resumed');
+	ok(wait_for(sub { (snapshot()->{o0}{seq} // 0) >= 3 }, 20), 'second target sampled');
+	quiesce();
+	is(rd('raw/o1'), substr($pat, 8, 8), 'o1 exact');
+	is(rd('raw/f1'), substr($pat, 8, 8), 'f1 exact');
+	is(ctl_errno("del pid=" . $t2->pid . "\n"), 0, 'second target removed');
+	$t2->kill;
+};
 
 # sched_fifo: the thread applies it itself at its next wake-up.
-my ($kt) = sampler_threads();
+my ($kt) = sampler_threads();	# (policy() reads it)
 ok($kt, "sampler thread found (pid " . ($kt // '?') . ')');
 sub policy {	# (policy, rt_priority) from /proc/PID/stat fields 41 and 40
 	my $s = rd("/proc/$kt/stat") // '';
@@ -142,3 +154,5 @@ is(ctl_errno("del pid=$pid\n"), 0, 'regions removed');
 $t->kill;
 ok(ums_unload(), 'rmmod');
 done_testing();
+
+END { ums_cleanup() }

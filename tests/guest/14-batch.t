@@ -173,7 +173,6 @@ SKIP: {
 		    $pid, $base, $pid, $base + 8));
 	ctl($t->add_line('big', name => 'big', period_us => 100000));
 
-	sub slurp { my $s = rd($_[0]); return defined $s ? $s : '' }
 	sub on { return slurp("$T/events/umsampler/$_[0]/enable") eq "1\n" }
 	# rows of recording A and B of the same samples: identical but for time_ns
 	sub same_rows {

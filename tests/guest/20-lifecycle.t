@@ -13,8 +13,6 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Ums;
 
-# Ums.pm's hex() of 64-bit addresses warns under `use warnings` (harmless on x86_64)
-$SIG{__WARN__} = sub { warn @_ unless $_[0] =~ /^Hexadecimal number > 0xffffffff non-portable/ };
 
 my $T0 = time;
 my $TL = $T0;
@@ -28,26 +26,7 @@ my $tracing = -d '/sys/kernel/tracing/events/umsampler';
 sub regs_of_pid { my ($p) = @_; return grep { $_->{pid} == $p } regions() }
 sub sampled { my @n = @_; return !grep { my $r = region_by_name($_); !$r || $r->{samples} < 1 } @n }
 
-# region events in the trace: list of {op,id,name,pid,reason}
-sub region_events {
-	my @e;
-	for (trace_lines()) {
-		next unless /\bregion: op=(\w+) id=(\d+) name=(\S+) pid=(-?\d+) .*reason=(\w+)/;
-		push @e, { op => $1, id => $2, name => $3, pid => $4, reason => $5 };
-	}
-	return @e;
-}
-
-# sample events in the trace: list of {id,seq,flags}
-sub sample_events {
-	my @e;
-	for (trace_lines()) {
-		next unless /\bsample: id=(\d+) pid=-?\d+ addr=\S+ seq=(\d+) .*flags=(\S*) value=.* offset=(\d+)/;
-		push @e, { id => $1, seq => $2, flags => $3, offset => $4 };
-	}
-	return @e;
-}
-
+# op=gone events of the trace buffer for the given region names, with the given reason
 sub gone_events {
 	my ($reason, @names) = @_;
 	my %want = map { $_ => 1 } @names;
@@ -56,7 +35,7 @@ sub gone_events {
 
 # ---------------------------------------------------------------------------
 # exit: regions, files and target disappear, op=gone reason=exit per region
-{
+subtest 'exit' => sub {
 	my $t = Ums::target();
 	my $pid = $t->pid;
 	my @names = qw(ex_c ex_p ex_s);
@@ -92,12 +71,12 @@ sub gone_events {
 			or diag(join("\n", @after[0 .. ($#after > 4 ? 4 : $#after)]));
 	}
 	trace_off() if $tracing;
-}
+};
 
 lap('exit');
 # ---------------------------------------------------------------------------
 # exec: same pid, new mm -> reason=exec
-{
+subtest 'exec' => sub {
 	my $t = Ums::target();
 	my $pid = $t->pid;
 	ctl($t->add_line('counter', name => 'xc', period_us => 1000) . "\n" .
@@ -124,12 +103,12 @@ lap('exit');
 	ctl("del name=xnew\n");
 	trace_off() if $tracing;
 	$t->kill;
-}
+};
 
 lap('exec');
 # ---------------------------------------------------------------------------
 # munmap: partial samples, then op=gone reason=unmapped after unmapped_limit
-{
+subtest 'munmap' => sub {
 	my $t = Ums::target();
 	my $pid = $t->pid;
 	# 8 bytes across the boundary of the two pages of `two` (small enough for the
@@ -173,13 +152,13 @@ lap('exec');
 	trace_off() if $tracing;
 	ctl("del name=um_keep\n");
 	$t->kill;
-}
+};
 
 lap('unmap');
 # ---------------------------------------------------------------------------
 # a region longer than one event chunk: every umsampler:sample event ($Ums::CHUNK-byte
 # chunks) renders completely in the text trace
-SKIP: {
+subtest 'a region longer than one event chunk' => sub { SKIP: {
 	skip 'no umsampler tracepoints', 3 unless $tracing;
 	my $t = Ums::target();
 	ctl($t->add_line('big', name => 'bigev', period_us => 50000) . "\n");
@@ -203,11 +182,11 @@ SKIP: {
 	is(join(',', sort { $a <=> $b } keys %off), join(',', @offs), "big: chunk offsets @offs");
 	ctl("del name=bigev\n");
 	$t->kill;
-}
+} };
 lap('big events');
 # ---------------------------------------------------------------------------
 # fork: the child of a registered target is not sampled until registered
-{
+subtest 'fork' => sub {
 	my $t = Ums::target();
 	my $pid = $t->pid;
 	ctl($t->add_line('counter', name => 'fk', period_us => 1000) . "\n");
@@ -234,12 +213,12 @@ lap('big events');
 	is(stats()->{targets}, 1, 'fork: one target left');
 	ctl("del name=fk\n");
 	$t->kill;
-}
+};
 
 lap('fork');
 # ---------------------------------------------------------------------------
 # two regions of one pid: deleting one keeps the other sampling
-{
+subtest 'del of one of several regions' => sub {
 	my $t = Ums::target();
 	ctl(join("\n", $t->add_line('counter', name => 'd1', period_us => 1000),
 		 $t->add_line('u64', name => 'd2', period_us => 1000),
@@ -257,13 +236,13 @@ lap('fork');
 	ctl("del name=d2\n");
 	is(stats()->{targets}, 0, 'del: last region deleted -> no target');
 	$t->kill;
-}
+};
 
 lap('del');
 # ---------------------------------------------------------------------------
 # pid reuse: a new process with the pid of a registered, dead one is never
 # sampled under the old registration (forced with ns_last_pid)
-SKIP: {
+subtest 'pid reuse' => sub { SKIP: {
 	my $nlp = '/proc/sys/kernel/ns_last_pid';
 	skip 'no writable ns_last_pid', 9 unless -w $nlp;
 	my $old = Ums::target();
@@ -308,12 +287,12 @@ SKIP: {
 	trace_off() if $tracing;
 	ctl("clear\n");
 	$new->kill;
-}
+} };
 
 lap('reuse');
 # ---------------------------------------------------------------------------
 # 50 targets x 4 regions at 1 ms, all killed at once
-{
+subtest '50 targets killed at once' => sub {
 	my $N = 50;
 	my @t = map { Ums::target() } 1 .. $N;
 	my @lines;
@@ -348,10 +327,10 @@ lap('reuse');
 		is(scalar(@g), 4 * $N, 'many: one op=gone reason=exit per region');
 	}
 	trace_off() if $tracing;
-}
+};
 
 # an open debugfs file pins the module; rmmod works once it is closed
-{
+subtest 'an open debugfs file pins the module' => sub {
 	my $t = Ums::target();
 	ctl($t->add_line('counter', name => 'pin', period_us => 1000) . "\n");
 	ok(wait_for(sub { sampled('pin') }, 10), 'pin: sampled');
@@ -365,13 +344,13 @@ lap('reuse');
 	close $fs;
 	ok(wait_for(sub { sampled('pin') }, 5), 'pin: still sampling');
 	$t->kill;
-}
+};
 ok(ums_unload(), 'rmmod');
 
 lap('many');
 # ---------------------------------------------------------------------------
 # rmmod with active regions, repeated: no pid/mm_struct/task_struct leak
-{
+subtest 'rmmod with active regions, repeated' => sub {
 	my $ITER = $ENV{UMS_RMMOD_ITER} // 50;
 	my @keep = map { Ums::target() } 1 .. 3;
 	sleep 0.5;
@@ -429,8 +408,10 @@ lap('many');
 	}
 	ok(scalar(@caches) >= 2, 'rmmod loop: slab caches measurable: ' . join(' ', @caches));
 	$_->kill for @keep;
-}
+};
 
 lap('rmmod loop');
 note(sprintf('20-lifecycle.t guest time %.1f s', time - $T0));
 done_testing();
+
+END { ums_cleanup() }

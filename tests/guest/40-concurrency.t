@@ -20,13 +20,11 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Ums;
 
-$SIG{__WARN__} = sub { warn @_ unless $_[0] =~ /^Hexadecimal number > 0xffffffff non-portable/ };
 
 my $T0 = time;
 my $SECS = $ENV{UMS_CONC_SECS} // 30;
 my $NTARGETS = 8;
 my $MAX_REGIONS = 64;
-my $DIR = "/tmp/ums-conc-$$";
 my @MONO = qw(ticks samples bytes partial emitted missed late_max_ns targets_gone cpu_ns spans);
 # variables of umstarget used by the writers: name => [len, type]
 my %VARS = (counter => [4, 'u32'], u64 => [8, 'u64'], page => [4096, 'hex'], str => [32, 'str'],
@@ -34,7 +32,7 @@ my %VARS = (counter => [4, 'u32'], u64 => [8, 'u64'], page => [4096, 'hex'], str
 	    f64 => [8, 'f64']);
 my %RAWLEN = map { $VARS{$_}[0] => 1 } keys %VARS;
 
-mkdir $DIR or die "mkdir $DIR: $!";
+my $DIR = tmp_dir('conc');
 ums_unload() if ums_loaded();
 ok(ums_load('period_us=1000', "max_regions=$MAX_REGIONS"), "insmod max_regions=$MAX_REGIONS");
 # The $SECS seconds start once the killer's first targets are up (starting 8
@@ -42,19 +40,9 @@ ok(ums_load('period_us=1000', "max_regions=$MAX_REGIONS"), "insmod max_regions=$
 # busy host): main sets $DEADLINE then and hands it to the killer in $DIR/go.
 my $DEADLINE;
 
-sub put_file {
-	my ($f, $s) = @_;
-	open(my $fh, '>', "$f.tmp") or die "$f.tmp: $!";
-	print $fh $s;
-	close $fh or die "$f.tmp: $!";
-	rename("$f.tmp", $f) or die "rename $f: $!";
-}
-
-sub get_file { my ($f) = @_; open(my $fh, '<', $f) or return undef; local $/; return scalar <$fh> }
-
 # current targets published by the killer: list of { pid, addr => { var => hex } }
 sub targets_now {
-	my $s = get_file("$DIR/targets") // return ();
+	my $s = rd("$DIR/targets") // return ();
 	return map {
 		my ($pid, @kv) = split / /;
 		{ pid => $pid, addr => { map { split /=/ } @kv } };
@@ -66,36 +54,37 @@ sub dying {
 	my ($pid) = @_;
 	my $end = time + 2;
 	while (time < $end) {
-		my $st = get_file("/proc/$pid/stat") // return 1;
+		my $st = rd("/proc/$pid/stat") // return 1;
 		return 1 if $st =~ /^\d+ \(.*\) [ZX]/s;
 		sleep 0.02;
 	}
 	return 0;
 }
 
-# run $body in a child; it returns a result hash written to $DIR/$tag.res
-sub spawn {
+# run $body in a child (Ums::spawn); the hash it returns (or {died => why})
+# is written to $DIR/$tag.res
+sub spawn_res {
 	my ($tag, $body) = @_;
-	my $pid = fork // die "fork: $!";
-	return $pid if $pid;
-	srand($$ ^ int(time * 1000));
-	my %res;
-	my $ok = eval { %res = $body->(); 1 };
-	$res{died} = $@ unless $ok;
-	put_file("$DIR/$tag.res", join('', map { "$_ $res{$_}\n" } sort keys %res));
-	POSIX::_exit($ok ? 0 : 1);
+	return spawn(sub {
+		srand($$ ^ int(time * 1000));
+		my %res;
+		my $ok = eval { %res = $body->(); 1 };
+		$res{died} = $@ unless $ok;
+		put_file("$DIR/$tag.res", join('', map { "$_ $res{$_}\n" } sort keys %res));
+		die $res{died} unless $ok;
+	});
 }
 
 sub read_res {
 	my ($tag) = @_;
-	my $s = get_file("$DIR/$tag.res") // return { died => 'no result file' };
+	my $s = rd("$DIR/$tag.res") // return { died => 'no result file' };
 	return { map { /^(\S+) (.*)$/s ? ($1, $2) : () } split /\n/, $s };
 }
 
 # ---------------------------------------------------------------------------
 # killer: keeps $NTARGETS targets, kills/execs/unmaps one every ~0.5 s
 my $killer_stop = 0;
-my $killer = spawn('killer', sub {
+my $killer = spawn_res('killer', sub {
 	local $SIG{USR1} = sub { $killer_stop = 1 };
 	my (@t, @dead, %unmapped);
 	my %r = (kills => 0, execs => 0, unmaps => 0, starts => 0);
@@ -120,7 +109,7 @@ my $killer = spawn('killer', sub {
 	$start->() for 1 .. $NTARGETS;
 	$publish->();
 	put_file("$DIR/killer.ready", "1\n");
-	sleep 0.05 until $killer_stop || defined($DEADLINE = get_file("$DIR/go"));
+	sleep 0.05 until $killer_stop || defined($DEADLINE = rd("$DIR/go"));
 	$DEADLINE //= 0;
 	my $t0 = time;
 	$r{$_} = 0 for qw(start_s sleep_s unmap_s exec_s kill_s);	# in the loop only
@@ -184,7 +173,7 @@ sub add_cmd {
 
 my @writers = map {
 	my $w = $_;
-	spawn("writer$w", sub {
+	spawn_res("writer$w", sub {
 		my (%r, @mine);
 		my $n = 0;
 		$r{writes} = $r{ok} = 0;
@@ -271,7 +260,7 @@ sub read_err {
 
 my @readers = map {
 	my $rd = $_;
-	spawn("reader$rd", sub {
+	spawn_res("reader$rd", sub {
 		my %r = (reads => 0, bad => '', value_reads => 0);
 		my %last;
 		my $bad = sub { $r{bad} .= "[$_[0]] " if length($r{bad}) < 2000 };
@@ -390,8 +379,8 @@ for my $i (1 .. 4) {
 		diag("before: " . join(' ', map { "$_=$s0{$_}" } sort { $a <=> $b } keys %s0));
 		diag(rd('regions'));
 		diag(rd('stats'));
-		diag(join('', map { "$_: " . (get_file("/proc/$_/stat") // "gone\n") } @live));
-		diag(join('', map { "sampler: " . (get_file("/proc/$_/stack") // '') . (get_file("/proc/$_/stat") // '') }
+		diag(join('', map { "$_: " . (rd("/proc/$_/stat") // "gone\n") } @live));
+		diag(join('', map { "sampler: " . (rd("/proc/$_/stack") // '') . (rd("/proc/$_/stat") // '') }
 			sampler_threads()));
 	};
 }
@@ -438,6 +427,7 @@ push @snaps, stats();
 
 ok(ums_unload(), 'rmmod');
 ok(!ums_loaded(), 'module gone');
-system('rm', '-rf', $DIR);
 note(sprintf('40-concurrency.t guest time %.1f s (UMS_CONC_SECS=%d)', time - $T0, $SECS));
 done_testing();
+
+END { ums_cleanup() }

@@ -29,12 +29,12 @@ sub run { return run_cli($cli, @_) }
 sub value { my $v = rd("values/$_[0]"); chomp $v if defined $v; return $v }
 
 ok(!ums_loaded(), 'module not loaded before the test');
-{
+subtest 'without the module' => sub {
 	my ($st, $so, $se) = run('list');
 	is($st, 1, 'list without the module: exit 1');
 	like($se, qr/umsampler module not loaded: sudo modprobe umsampler/,
 	   'says module not loaded');
-}
+};
 # _PyRuntime is ~160 KiB in python3.11
 ok(ums_load('max_len=1048576'), 'insmod max_len=1048576');
 
@@ -42,7 +42,7 @@ my $t = Ums::target('--tick-us', 1000);
 my $pid = $t->pid;
 
 # ---- add by symbol (PIE umstarget, -O2 -g: DWARF) ----
-{
+subtest 'add by symbol (DWARF)' => sub {
 	my ($st, $so, $se) = run('add', $pid, 'counter', '--period', '1ms');
 	is($st, 0, 'add PID counter: exit 0') or diag($se);
 	my $a = $t->addr('counter');
@@ -59,13 +59,13 @@ my $pid = $t->pid;
 	ok($v1, "values/counter shows the counter ($v1)");
 	my $v2 = wait_for(sub { my $v = value('counter'); $v && $v > $v1 ? $v : 0 }, 10);
 	ok($v2, "values/counter advances ($v2)");
-}
-{
+};
+subtest 'add of an existing name' => sub {
 	my ($st, $so, $se) = run('add', $pid, 'counter');
 	is($st, 1, 'add counter again: exit 1');
 	like($se, qr/the module refused it: EEXIST.*\n.*--name/,
 	   'duplicate name: kernel message and hint');
-}
+};
 my %want = (
 	'v_shape.b' => [ 'shape', 4, 2, 'u16', '21862' ],
 	'v_str' => [ 'str', 0, 32, 'str', 'kernel can read!' ],
@@ -85,7 +85,7 @@ for my $tg (sort keys %want) {
 	   "values/$name is $val");
 }
 
-{
+subtest 'add --no-events' => sub {
 	my ($st, $so, $se) = run('add', $pid, 'v_u8', '--no-events', '--name', 'quiet_u8');
 	is($st, 0, 'add --no-events: exit 0') or diag($se);
 	is((region_by_name('quiet_u8') // {})->{mode}, 'none', 'add --no-events: regions says none');
@@ -93,10 +93,10 @@ for my $tg (sort keys %want) {
 	is($st, 2, '--no-events with --change: usage error (exit 2)');
 	like($se, qr/exclude each other/, '--no-events with --change: says why');
 	ctl("del name=quiet_u8\n");
-}
+};
 
 # ---- list, watch, stats ----
-{
+subtest 'list' => sub {
 	my ($st, $so, $se) = run('list');
 	is($st, 0, 'list: exit 0');
 	like($so, qr/^\s*ID\s+NAME\s+PID\s+ADDR/, 'list: header');
@@ -105,8 +105,8 @@ for my $tg (sort keys %want) {
 	like($so, qr/^\s*\d+ v_str .* kernel can read!$/m, 'list: str value');
 	my $n = () = $so =~ /\n/g;
 	is($n, 1 + scalar(regions()), 'list: one line per region');
-}
-{
+};
+subtest 'watch' => sub {
 	# Three refreshes a second apart; after the first one the test adds 100000 to counter
 	# itself (umstarget's ticker alone can stall for a while on a loaded TCG guest).
 	my $err = gensym;
@@ -136,18 +136,18 @@ for my $tg (sort keys %want) {
 	   'watch: timestamp header');
 	like($b[1], qr/^v_f64\s+$pid f64\s+497\.5\s/m, 'watch: glob selects v_f64');
 	unlike($so, qr/^v_str/m, 'watch: other regions not shown');
-}
-{
+};
+subtest 'stats' => sub {
 	my ($st, $so) = run('stats');
 	is($st, 0, 'stats: exit 0');
 	my $nreg = scalar regions();
 	like($so, qr/^regions\s+$nreg$/m, "stats: regions $nreg");
 	like($so, qr/^samples\s+[1-9]\d*$/m, 'stats: samples');
 	like($so, qr/^enabled\s+1$/m, 'stats: enabled');
-}
+};
 
 # ---- del ----
-{
+subtest 'del' => sub {
 	my ($st, $so, $se) = run('del', 'counter');
 	is($st, 0, 'del counter: exit 0');
 	ok(!region_by_name('counter'), 'counter gone');
@@ -161,10 +161,10 @@ for my $tg (sort keys %want) {
 	($st) = run('del', '--pid', $pid);
 	is($st, 0, 'del --pid: exit 0');
 	is(scalar(grep { $_->{pid} == $pid } regions()), 0, 'no regions of the target left');
-}
+};
 
 # ---- no CAP_SYS_PTRACE ----
-SKIP: {
+subtest 'no CAP_SYS_PTRACE' => sub { SKIP: {
 	skip 'capsh not installed', 4 if system('sh', '-c', 'command -v capsh >/dev/null');
 	my $a = $t->addr('counter');
 	my $drop = 'capsh --drop=cap_sys_ptrace --';
@@ -176,11 +176,11 @@ SKIP: {
 	like($out, qr{permission denied reading /proc/$pid/maps: .*CAP_SYS_PTRACE},
 	   'no ptrace: maps');
 	like($out, qr/rc=1$/m, 'no ptrace: maps: exit 1');
-}
+} };
 $t->kill;
 
 # ---- Debian's python3 (non-PIE, stripped: .dynsym only) ----
-SKIP: {
+subtest 'python3: .dynsym symbols' => sub { SKIP: {
 	my $py = '/usr/bin/python3';
 	skip "$py missing", 12 unless -x $py;
 	my ($po, $pi);
@@ -214,7 +214,9 @@ SKIP: {
 	close $pi;
 	waitpid($ppid, 0);
 	run('del', '--all');
-}
+} };
 
 ok(ums_unload(), 'rmmod');
 done_testing();
+
+END { ums_cleanup() }

@@ -38,7 +38,6 @@ system('rm', '-rf', $W);
 mkdir $W or die "mkdir $W: $!";
 system('ip link set lo up >/dev/null 2>&1');
 
-sub slurp { my $s = rd($_[0]); return defined $s ? $s : '' }
 
 # Does process $pid have a child (running or zombie)?
 sub has_child {
@@ -76,50 +75,53 @@ ctl($t->add_line('big', name => 'big', period_us => 250000));
 
 # --sample: umsampler:sample events (section 2 checks their rendering; section 4 records
 # umsampler:batch, the default)
-my $rec = bg("$W/rec.log", $CLI, 'record', '--sample', '-o', "$W/t.dat", '--duration', '5s');
-ok(wait_for(sub { events_on('sample') }, 120), 'trace-cmd enabled the events') or
-	diag(slurp("$W/rec.log"));
-sleep 1;	# record writes `sync` 0.2 s after it sees them enabled
-for my $v (1 .. 20) {
-	$t->cmd("set counter $v");
-	sleep 0.08;
-}
-$t->cmd('set str he said "hi", ok');
-for my $v ('0.1', '1e300', '-2.5') {
-	$t->cmd("set f64 $v");
-	sleep 0.08;
-}
-sleep 0.6;	# at least two samples of big with the initial pattern
-$t->cmd('fill big 90');
-is(finish($rec), 0, 'umsampler record exit status') or diag(slurp("$W/rec.log"));
-is(slurp("$W/rec.log"), '', 'umsampler record is quiet without a terminal');
-ok(-s "$W/t.dat", 'trace.dat written');
+subtest 'umsampler record --sample + csv: exact values, names, reassembly' => sub {
+	my $rec = bg("$W/rec.log", $CLI, 'record', '--sample', '-o', "$W/t.dat", '--duration',
+		     '5s');
+	ok(wait_for(sub { events_on('sample') }, 120), 'trace-cmd enabled the events') or
+		diag(slurp("$W/rec.log"));
+	sleep 1;	# record writes `sync` 0.2 s after it sees them enabled
+	for my $v (1 .. 20) {
+		$t->cmd("set counter $v");
+		sleep 0.08;
+	}
+	$t->cmd('set str he said "hi", ok');
+	for my $v ('0.1', '1e300', '-2.5') {
+		$t->cmd("set f64 $v");
+		sleep 0.08;
+	}
+	sleep 0.6;	# at least two samples of big with the initial pattern
+	$t->cmd('fill big 90');
+	is(finish($rec), 0, 'umsampler record exit status') or diag(slurp("$W/rec.log"));
+	is(slurp("$W/rec.log"), '', 'umsampler record is quiet without a terminal');
+	ok(-s "$W/t.dat", 'trace.dat written');
 
-is(system($CLI, 'csv', "$W/t.dat", '-o', "$W/t.csv"), 0, 'umsampler csv');
-my @rows = csv_rows(slurp("$W/t.csv"));
-ok(@rows > 20, 'csv has a header and rows') or diag(slurp("$W/t.csv"));
-my @counter = grep { $_->{name} eq 'counter' } @rows;
-is(join(' ', map { $_->{value} } @counter), join(' ', 1 .. 20),
-   'counter: exactly the values the target wrote, in order');
-ok(!grep({ $_->{flags} ne 'changed' || $_->{pid} != $pid || $_->{addr} ne $t->addr('counter') }
-	 @counter), 'counter rows: pid, addr, flags');
-my @seqs = map { $_->{seq} } @counter;
-ok(!grep({ $seqs[$_] <= $seqs[$_ - 1] } 1 .. $#seqs), 'seq increases');
-my @greet = grep { $_->{name} eq 'greet' } @rows;
-is(join('|', map { $_->{value} } @greet), '"he said \""hi\"", ok"', 'str exact, CSV-quoted');
-is(join(' ', map { $_->{value} } grep { $_->{name} eq 'dbl' } @rows), '0.1 1e+300 -2.5',
-   'f64 exact shortest decimals');
-my @big = grep { $_->{name} eq 'big' } @rows;
-my $pattern = join('', map { sprintf('%02x', $_ % 251) } 0 .. 9999);
-ok(@big >= 3, 'big sampled') or diag(scalar @big);
-ok(!grep({ length($_->{value}) != 20000 || $_->{flags} =~ /partial/ } @big),
-   'every big sample reassembled from its 4 chunks, 10000 bytes, not partial');
-ok((grep { $_->{value} eq $pattern } @big), 'big: exact initial pattern');
-ok((grep { $_->{value} eq '5a' x 10000 } @big), 'big: exact after fill 0x5a');
+	is(system($CLI, 'csv', "$W/t.dat", '-o', "$W/t.csv"), 0, 'umsampler csv');
+	my @rows = csv_rows(slurp("$W/t.csv"));
+	ok(@rows > 20, 'csv has a header and rows') or diag(slurp("$W/t.csv"));
+	my @counter = grep { $_->{name} eq 'counter' } @rows;
+	is(join(' ', map { $_->{value} } @counter), join(' ', 1 .. 20),
+	   'counter: exactly the values the target wrote, in order');
+	ok(!grep({ $_->{flags} ne 'changed' || $_->{pid} != $pid || $_->{addr} ne $t->addr('counter') }
+		 @counter), 'counter rows: pid, addr, flags');
+	my @seqs = map { $_->{seq} } @counter;
+	ok(!grep({ $seqs[$_] <= $seqs[$_ - 1] } 1 .. $#seqs), 'seq increases');
+	my @greet = grep { $_->{name} eq 'greet' } @rows;
+	is(join('|', map { $_->{value} } @greet), '"he said \""hi\"", ok"', 'str exact, CSV-quoted');
+	is(join(' ', map { $_->{value} } grep { $_->{name} eq 'dbl' } @rows), '0.1 1e+300 -2.5',
+	   'f64 exact shortest decimals');
+	my @big = grep { $_->{name} eq 'big' } @rows;
+	my $pattern = join('', map { sprintf('%02x', $_ % 251) } 0 .. 9999);
+	ok(@big >= 3, 'big sampled') or diag(scalar @big);
+	ok(!grep({ length($_->{value}) != 20000 || $_->{flags} =~ /partial/ } @big),
+	   'every big sample reassembled from its 4 chunks, 10000 bytes, not partial');
+	ok((grep { $_->{value} eq $pattern } @big), 'big: exact initial pattern');
+	ok((grep { $_->{value} eq '5a' x 10000 } @big), 'big: exact after fill 0x5a');
+};
 
 # ---- 2. the plugin in trace-cmd report ----------------------------------------------
 
-{
+subtest 'the plugin in trace-cmd report' => sub {
 	local $ENV{TRACEEVENT_PLUGIN_DIR} = $PLUGDIR;
 	my ($rep) = run_out('trace-cmd', 'report', '-i', "$W/t.dat");
 	my $re = "region:\\s+op=sync id=\\d+ name=counter pid=$pid addr=0x[0-9a-f]+ length=4 " .
@@ -136,11 +138,11 @@ ok((grep { $_->{value} eq '5a' x 10000 } @big), 'big: exact after fill 0x5a');
 	my $off = 2 * $Ums::CHUNK;
 	ok($rep =~ qr/sample:\s+name=big pid=$pid seq=\d+ value=(5a){$Ums::CHUNK} offset=$off /,
 	     'trace-cmd report: chunk of big with its offset');
-}
+};
 
 # ---- 3. plot -------------------------------------------------------------------------
 
-SKIP: {
+subtest 'plot' => sub { SKIP: {
 	skip 'gnuplot not installed', 5 unless $have_gnuplot;
 	is(system($CLI, 'plot', "$W/t.dat", '-o', "$W/t.png", 'counter', 'dbl', '--title',
 		  'umsampler test'), 0, 'umsampler plot');
@@ -156,11 +158,11 @@ SKIP: {
 	   -s "$W/t.png", -s "$W/blank.png"));
 	isnt(system("$CLI plot $W/t.dat -o $W/s.png greet 2>/dev/null"), 0,
 	     'plot of a str region alone fails (nothing numeric)');
-}
+} };
 
 # ---- 4. perf: same rows as trace-cmd for the same samples, plugin in perf script -----
 
-SKIP: {
+subtest 'perf: same rows as trace-cmd, plugin in perf script' => sub { SKIP: {
 	skip 'perf not installed', 9 unless $have_perf;
 	# perf runs its workload once the events are enabled: the workload marks that, and
 	# lasts until the test removes the mark
@@ -203,11 +205,11 @@ SKIP: {
 	my ($ps) = run_out('perf', 'script', '-i', "$W/p.data");
 	ok($ps =~ qr/umsampler:sample: name=counter pid=$pid seq=\d+ value=105 flags=changed/,
 	     'perf script with the plugin: decoded values');
-}
+} };
 
 # ---- 5. fleet: trace-cmd listen + record -N ------------------------------------------
 
-{
+subtest 'fleet: trace-cmd listen + record -N' => sub {
 	mkdir "$W/fleet";
 	my $port = 21000 + $$ % 1000;
 	# --debug: the listener gives up on a client after 5 s without a message
@@ -239,10 +241,12 @@ SKIP: {
 	is(join(' ', map { $_->{value} } grep { $_->{name} eq 'counter' } csv_rows($fcsv)),
 	   join(' ', 201 .. 205), 'network recording: exact counter values, named') or
 		diag(substr($fcsv, 0, 600) . `$CLI csv $f[0] 2>&1 >/dev/null | head -5`);
-}
+};
 
 $t->kill;
 ok(ums_unload(), 'rmmod');
 system("cp -r $W $ENV{UMS_RESULTS}/ 2>/dev/null") if $ENV{UMS_KEEP} && $ENV{UMS_RESULTS};
 system('rm', '-rf', $W);
 done_testing();
+
+END { ums_cleanup() }

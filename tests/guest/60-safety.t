@@ -25,31 +25,22 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Ums;
 
-my $PARAM = '/sys/module/umsampler/parameters';
-
-sub setparam {
-	my ($name, $val) = @_;
-	open(my $fh, '>', "$PARAM/$name") or die "$name: $!";
-	print $fh $val;
-	close $fh or die "$name: $!";
-}
-
 ums_load();
 
 # --- non-dumpable -------------------------------------------------------------
-{
+subtest 'non-dumpable target' => sub {
 	my $t = Ums::target('--nondumpable');
 	my $line = $t->add_line('counter', name => 'nd') . "\n";
 	is(errname(ctl_errno($line)), 'EPERM', 'non-dumpable target: EPERM');
 	like(rd('control'), qr/^EPERM: line 1: pid \d+ is not dumpable/, 'control names the reason');
 	is(scalar(regions()), 0, 'nothing registered');
-	setparam('allow_nondumpable', 'Y');
+	set_param('allow_nondumpable', 'Y');
 	is(errname(ctl_errno($line)), 'OK', 'allowed with allow_nondumpable=1');
 	ok(wait_for(sub { (rd('values/nd') // '') =~ /^\d+\n$/ }, 10), 'non-dumpable target sampled');
-	setparam('allow_nondumpable', 'N');
+	set_param('allow_nondumpable', 'N');
 	ctl("clear\n");
 	$t->kill;
-}
+};
 
 # --- userfaultfd: faults that never complete -------------------------------------
 # Start umsuffd (through @wrap, e.g. taskset); returns its pid, its output
@@ -67,7 +58,7 @@ sub uffd_target {
 	return ($upid, $uout, \%v);
 }
 
-SKIP: {
+subtest 'userfaultfd: faults that never complete' => sub { SKIP: {
 	my ($upid, $uout, $vr) = uffd_target();
 	my %v = %$vr;
 	skip "userfaultfd unavailable (exit $?)", 13 unless $v{blocked};
@@ -111,7 +102,7 @@ SKIP: {
 	ok(wait_for(sub { !region_by_name('ufault') }, 10), 'userfaultfd target exit noticed');
 	ctl("clear\n");
 	$t->kill;
-}
+} };
 
 # --- userfaultfd targets killed while sampled with `fault` ------------------------
 # Exiting closes the uffd, and userfaultfd_release() takes the target's mmap
@@ -123,7 +114,7 @@ SKIP: {
 # The sampler and the targets share CPU 0, so the kill's wake-up preempts the
 # sampler at its next cond_resched(): the one at the top of GUP's loop, with
 # the target's mmap lock held, if the sampler still faulted armed pages in.
-SKIP: {
+subtest 'userfaultfd targets killed while sampled with fault' => sub { SKIP: {
 	my $rounds = $ENV{UMS_UFFD_ROUNDS} // 20;
 	my ($stuck, $done, $sampled) = (0, 0, 0);
 	my ($kt) = sampler_threads();
@@ -147,7 +138,7 @@ SKIP: {
 	BAIL_OUT('a userfaultfd target cannot exit: the sampler is stuck') if $stuck;
 	ok(wait_for(sub { !grep { $_->{name} =~ /^uk/ } regions() }, 10), 'their exits are noticed');
 	ctl("clear\n");
-}
+} };
 
 # Run CODE in a child with a time limit; returns (seconds, the child's exit
 # status, or -1 if it was killed at the limit). A hung control plane (the
@@ -171,7 +162,7 @@ sub timed {
 }
 
 # --- a reader stuck in copy_to_user() -------------------------------------------
-SKIP: {
+subtest 'a reader stuck in copy_to_user()' => sub { SKIP: {
 	my $t = Ums::target('--tick-us', 1000);
 	ctl($t->add_line('counter', name => 'stuck', period_us => 10000) . "\n" .
 	    $t->add_line('u64', name => 'other', period_us => 10000) . "\n");
@@ -200,10 +191,10 @@ SKIP: {
 	close $rout;
 	ok(ums_unload() && ums_load(), 'stuck: rmmod works once the reader is gone (and insmod again)');
 	$t->kill;
-}
+} };
 
 # --- fault over a FUSE file whose reads are never answered ------------------------
-SKIP: {
+subtest 'fault over a FUSE file never answered' => sub { SKIP: {
 	system('modprobe fuse 2>/dev/null');
 	skip 'no /dev/fuse', 9 unless -c '/dev/fuse';
 	my $mnt = "/tmp/umsfuse-$$";
@@ -248,7 +239,7 @@ SKIP: {
 	waitpid($fpid, 0);
 	system('umount', '-l', $mnt);
 	rmdir $mnt;
-}
+} };
 
 ok(ums_unload(), 'rmmod');
 done_testing();

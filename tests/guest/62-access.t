@@ -34,20 +34,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Ums;
 
-my $PARAM = '/sys/module/umsampler/parameters';
 my $TR = $Ums::TRACE;
-
-sub setparam {
-	my ($name, $val) = @_;
-	open(my $fh, '>', "$PARAM/$name") or die "$name: $!";
-	print $fh $val;
-	close $fh or die "$name: $!";
-}
-
-# umsampler:region events as hashes (from the trace buffer)
-sub region_events {
-	return map { /\bregion: (.*)$/ ? event_fields($1) : () } trace_lines();
-}
 
 sub gone_reason {
 	my ($name) = @_;
@@ -55,11 +42,24 @@ sub gone_reason {
 	return $e ? $e->{reason} : 'none';
 }
 
+# A new target with region NAME (its counter), sampled, then told CMD (answer
+# ANSWER): the region is retired with op=gone reason=REASON. Returns the target.
+sub consent_withdrawn {
+	my ($what, $name, $cmd, $answer, $says, $reason) = @_;
+	my $t = Ums::target();
+	ctl($t->add_line('counter', name => $name) . "\n");
+	ok(wait_for(sub { (region_by_name($name) // {})->{samples} // 0 >= 2 }, 10), "$what: sampled");
+	is($t->cmd($cmd), $answer, "$what: $says");
+	ok(wait_for(sub { !region_by_name($name) }, 10), "$what: its region is retired");
+	is(gone_reason($name), $reason, "$what: op=gone reason=$reason");
+	return $t;
+}
+
 ums_unload() if ums_loaded();
 ok(ums_load('period_us=10000'), 'insmod');
 
 # --- the ptrace access check: Landlock ------------------------------------------
-SKIP: {
+subtest 'ptrace access check: Landlock' => sub { SKIP: {
 	my $o = Ums::target('--tick-us', 10000);
 	my $add = $o->add_line('counter', name => 'll_out');
 	my $pl = "/tmp/ums-landlock-$$.pl";
@@ -95,38 +95,30 @@ EOF
 	is($r{in}, 'OK', 'landlock: a process of its own domain can be added');
 	is($r{in_value}, 1, 'landlock: ... and is sampled');
 	$o->kill;
-}
+} };
 
 # --- consent withdrawn after the add ------------------------------------------------
-{
+subtest 'consent withdrawn after the add' => sub {
 	trace_on(region => undef);
-	my $t = Ums::target();
-	ctl($t->add_line('counter', name => 'dump0') . "\n");
-	ok(wait_for(sub { (region_by_name('dump0') // {})->{samples} // 0 >= 2 }, 10), 'dumpable: sampled');
-	is($t->cmd('dumpable 0'), 'ok dumpable', 'dumpable: the target calls PR_SET_DUMPABLE 0');
-	ok(wait_for(sub { !region_by_name('dump0') }, 10), 'dumpable: its region is retired');
-	is(gone_reason('dump0'), 'nondumpable', 'dumpable: op=gone reason=nondumpable');
+	my $t = consent_withdrawn('dumpable', 'dump0', 'dumpable 0', 'ok dumpable',
+				  'the target calls PR_SET_DUMPABLE 0', 'nondumpable');
 
-	setparam('allow_nondumpable', 'Y');
+	set_param('allow_nondumpable', 'Y');
 	my $t2 = Ums::target();
 	ctl($t2->add_line('counter', name => 'dump1') . "\n");
 	is($t2->cmd('dumpable 0'), 'ok dumpable', 'allow_nondumpable: the target becomes non-dumpable');
 	my $s0 = (region_by_name('dump1') // {})->{samples} // 0;
 	ok(wait_for(sub { ((region_by_name('dump1') // {})->{samples} // 0) >= $s0 + 10 }, 10),
 	   'allow_nondumpable=1: still sampled');
-	setparam('allow_nondumpable', 'N');
+	set_param('allow_nondumpable', 'N');
 	ok(wait_for(sub { !region_by_name('dump1') }, 10), 'allow_nondumpable back to 0: retired');
 
-	my $t3 = Ums::target();
-	ctl($t3->add_line('counter', name => 'cred') . "\n");
-	ok(wait_for(sub { (region_by_name('cred') // {})->{samples} // 0 >= 2 }, 10), 'cred: sampled');
-	is($t3->cmd('setuid 65534'), 'ok setuid', 'cred: the target changes its uid');
-	ok(wait_for(sub { !region_by_name('cred') }, 10), 'cred: its region is retired');
-	is(gone_reason('cred'), 'cred', 'cred: op=gone reason=cred');
+	my $t3 = consent_withdrawn('cred', 'cred', 'setuid 65534', 'ok setuid', 'the target changes its uid',
+				   'cred');
 	ok(kill(0, $t3->pid), 'cred: the target itself lives on');
 	trace_off();
 	$_->kill for ($t, $t2, $t3);
-}
+};
 
 # --- mappings never read --------------------------------------------------------------
 # Remap `two` of a new target with CMD after it was added and sampled: every
@@ -161,9 +153,9 @@ sub remapped {
 # raw/ of `two` before any change: the target's pattern (i * 7 + 3)
 sub rd_initial { return join('', map { chr(($_ * 7 + 3) & 0xff) } 0 .. 8191) }
 
-remapped('secret', 'secret');
-remapped('pfnmap', 'pfnmap');
-{
+subtest 'secret memory remapped after the add' => sub { remapped('secret', 'secret') };
+subtest 'PFN memory remapped after the add' => sub { remapped('pfnmap', 'pfnmap') };
+subtest 'MADV_DONTDUMP memory refused' => sub {
 	my $t = Ums::target();
 	is($t->cmd('dontdump page'), 'ok dontdump', 'dontdump: the target excludes a page from dumps');
 	is(errname(ctl_errno($t->add_line('page', name => 'nodump') . "\n")), 'EFAULT',
@@ -171,10 +163,10 @@ remapped('pfnmap', 'pfnmap');
 	like(rd('control'), qr/excluded from core dumps/, 'dontdump: control says why');
 	ok(!region_by_name('nodump'), 'dontdump: nothing registered');
 	$t->kill;
-}
+};
 
 # --- a hardware memory error in a watched page --------------------------------------
-SKIP: {
+subtest 'a hardware memory error in a watched page' => sub { SKIP: {
 	my $t = Ums::target();
 	ctl($t->add_line('two', name => 'poison', period_us => 10000) . "\n");
 	ok(wait_for(sub { (region_by_name('poison') // {})->{samples} // 0 >= 2 }, 10), 'poison: sampled');
@@ -198,9 +190,9 @@ SKIP: {
 	}
 	ctl("del name=poison\n");
 	$t->kill;
-}
+} };
 # --- protection keys: they guard the owning threads, not a remote reader ----------
-SKIP: {
+subtest 'protection keys' => sub { SKIP: {
 	my $t = Ums::target();
 	my $ans = $t->cmd('pkey two');
 	skip "no protection keys: $ans", 3 unless $ans =~ /^ok pkey/;
@@ -210,13 +202,13 @@ SKIP: {
 	is(rd('raw/pkey'), rd_initial(), 'pkey: the bytes the target holds behind its key');
 	ctl("del name=pkey\n");
 	$t->kill;
-}
+} };
 
 my $st = stats();
 ok(defined $st->{busy} && defined $st->{poisoned}, "stats: busy $st->{busy}, poisoned $st->{poisoned}");
 
 # --- mode=none: bytes stay out of events ------------------------------------------------
-{
+subtest 'mode=none keeps bytes out of events' => sub {
 	my $t = Ums::target('--tick-us', 1000);
 	ctl($t->add_line('counter', name => 'quiet', mode => 'none') . "\n" .
 	    $t->add_line('u64', name => 'loud') . "\n");
@@ -233,10 +225,10 @@ ok(defined $st->{busy} && defined $st->{poisoned}, "stats: busy $st->{busy}, poi
 	trace_off();
 	ctl("clear\n");
 	$t->kill;
-}
+};
 
 # --- names ---------------------------------------------------------------------------------
-{
+subtest 'names of dots only' => sub {
 	my $t = Ums::target();
 	for my $n ('.', '..', '...') {
 		is(errname(ctl_errno($t->add_line('counter', name => $n) . "\n")), 'EINVAL', "name '$n' -> EINVAL");
@@ -244,10 +236,10 @@ ok(defined $st->{busy} && defined $st->{poisoned}, "stats: busy $st->{busy}, poi
 	like(rd('control'), qr/only dots/, 'control says why');
 	is(scalar(regions()), 0, 'nothing registered');
 	$t->kill;
-}
+};
 
 # --- ids -------------------------------------------------------------------------------------
-{
+subtest 'ids unique and increasing' => sub {
 	my $t = Ums::target();
 	my $line = $t->add_line('counter') . "\n";
 	my ($prev, $bad, $n, %seen) = (0, 0, 0);
@@ -263,10 +255,10 @@ ok(defined $st->{busy} && defined $st->{poisoned}, "stats: busy $st->{busy}, poi
 	is($n, 10000, '10,000 adds');
 	is($bad, 0, "ids unique and increasing (last $prev)");
 	$t->kill;
-}
+};
 
 # --- event order ---------------------------------------------------------------------------------
-{
+subtest 'event order' => sub {
 	my $clock = rd("$TR/trace_clock") // '';
 	Ums::_wr("$TR/trace_clock", 'global');
 	trace_on(region => undef, sample => undef);
@@ -299,7 +291,9 @@ ok(defined $st->{busy} && defined $st->{poisoned}, "stats: busy $st->{busy}, poi
 	trace_off();
 	Ums::_wr("$TR/trace_clock", ($clock =~ /\[(\w+)\]/)[0] // 'local');
 	$_->kill for @t;
-}
+};
 
 ok(ums_unload(), 'rmmod');
 done_testing();
+
+END { ums_cleanup() }

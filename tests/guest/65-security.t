@@ -32,7 +32,6 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Ums;
 
-$SIG{__WARN__} = sub { warn @_ unless $_[0] =~ /^Hexadecimal number > 0xffffffff non-portable/ };
 no warnings 'portable';
 
 my $T0 = time;
@@ -41,13 +40,6 @@ my $HDR = "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED\n";
 
 ums_unload() if ums_loaded();
 ok(ums_load('period_us=10000'), 'insmod');
-
-sub region { my ($n) = @_; my ($r) = grep { $_->{name} eq $n } regions(); return $r }
-sub maps {
-	my ($pid) = @_;
-	return map { /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \d+\s*(.*)$/ ? [hex($1), hex($2), $3, $4] : () }
-		split /\n/, rd("/proc/$pid/maps") // '';
-}
 
 # An outside target with positive values only (the pointer scan below flags
 # negative numbers: sign-extended they look like kernel-half addresses).
@@ -62,7 +54,7 @@ ok(wait_for(sub { !grep { $_->{samples} < 1 } regions() }, 10), 'outside target 
 
 # ---------------------------------------------------------------------------
 # pid namespace
-SKIP: {
+subtest 'pid namespaces' => sub { SKIP: {
 	skip 'unshare not available', 21 if system('sh', '-c', 'command -v unshare >/dev/null') != 0;
 	my $inner = "/tmp/ums-pidns-$$.pl";
 	open(my $pf, '>', $inner) or die "$inner: $!";
@@ -103,7 +95,7 @@ EOF
 	local $ENV{UMS_LIB} = "$FindBin::Bin/../lib";
 	my ($out, $in);
 	my $upid = open2($out, $in, 'unshare', '--pid', '--fork', '--mount-proc', 'perl', $inner, $PO,
-			 $O->addr('counter'), region('outer')->{id});
+			 $O->addr('counter'), region_by_name('outer')->{id});
 	my %r;
 	while (my $l = <$out>) {
 		chomp $l;
@@ -118,7 +110,7 @@ EOF
 	is($r{del_outside_id}, 'ENOENT', 'pidns: del ID of an outside region -> ENOENT');
 	is($r{del_outside_name}, 'ENOENT', 'pidns: del name= of an outside region -> ENOENT');
 	is($r{clear_inside}, 'OK', 'pidns: clear inside succeeds');
-	ok(region('outer'), 'pidns: clear inside left the outside region');
+	ok(region_by_name('outer'), 'pidns: clear inside left the outside region');
 	is($r{outer_pid}, 'missing', 'pidns: regions does not list an outside region');
 	is($r{outer_snapshot_pid}, 'missing', 'pidns: snapshot does not list an outside region');
 	is($r{open_values}, 'ENOENT', 'pidns: values/ file of an outside region -> ENOENT');
@@ -130,11 +122,11 @@ EOF
 		my $s = rd($_) // '';
 		$s =~ /^Name:\s*umstarget$/m && $s =~ /^NSpid:\s*(\d+)\s+(\d+)\s*$/m && $2 == $r{inner_target}
 	} glob('/proc/[0-9]*/status');
-	my $reg = region('ns_in');
+	my $reg = region_by_name('ns_in');
 	ok(defined $init_pid && $init_pid != $r{inner_target}, "pidns: inner target's init-ns pid found (" .
 	   ($init_pid // 'none') . ')');
 	is($reg && $reg->{pid}, $init_pid, 'pidns: regions read from the init namespace shows the init-ns pid');
-	ok(!region('ns_out'), 'pidns: no region was created for the outside process');
+	ok(!region_by_name('ns_out'), 'pidns: no region was created for the outside process');
 	my @ev = grep { /\bregion: op=add id=\d+ name=ns_in pid=(\d+)/ && $1 == ($init_pid // -1) } trace_lines();
 	is(scalar(@ev), 1, 'pidns: umsampler:region op=add carries the init-ns pid');
 	print $in "go\n";
@@ -145,17 +137,17 @@ EOF
 	}
 	waitpid($upid, 0);
 	is($r{del_inside}, 'OK', 'pidns: del pid= with the namespace pid deletes its regions');
-	ok(wait_for(sub { !region('ns_in') }, 5), 'pidns: inner region gone');
-	ok(region('outer'), 'pidns: the outside region is untouched');
+	ok(wait_for(sub { !region_by_name('ns_in') }, 5), 'pidns: inner region gone');
+	ok(region_by_name('outer'), 'pidns: the outside region is untouched');
 	unlink $inner;
 	trace_off();
-}
+} };
 
 # ---------------------------------------------------------------------------
 # user namespace: uid 0 inside, but no CAP_SYS_PTRACE in the initial namespace.
 # Never skipped: scripts/vmrun runs the tests in a real root, not a chroot (where
 # the kernel refuses CLONE_NEWUSER with EPERM), so unshare must work here.
-{
+subtest 'user namespaces' => sub {
 	my $pl = "/tmp/ums-userns-$$.pl";
 	my $add = $O->add_line('counter', name => 'userns');
 	open(my $pf, '>', $pl) or die "$pl: $!";
@@ -192,13 +184,13 @@ EOF
 	my ($what, $e) = $out =~ /^(write|open) (\d+)$/m;
 	is(($what // 'nothing') . ' ' . errname($e // 0), 'write EPERM',
 	   'userns root: control write -> EPERM (CAP_SYS_PTRACE is checked in the initial user namespace)');
-	ok(!region('userns'), 'userns root: nothing registered');
-}
+	ok(!region_by_name('userns'), 'userns root: nothing registered');
+};
 
 # ---------------------------------------------------------------------------
 # kernel addresses, vsyscall, vvar, vdso
-{
-	my @maps = maps($PO);
+subtest 'kernel addresses, vsyscall, vvar, vdso' => sub {
+	my @maps = proc_maps($PO);
 	for my $a (['0xffff888000000000', 'direct map'], ['0xffffffff81000000', 'kernel text'],
 		   ['0xffffffffff600000', 'vsyscall page'], ['0xffffc90000000000', 'vmalloc area'],
 		   ['0x0000800000000000', 'first non-canonical address']) {
@@ -222,7 +214,7 @@ EOF
 		is(errname(ctl_errno(sprintf("add pid=%d addr=0x%x len=%d name=vdso period_us=10000\n",
 					     $PO, $vdso->[0], $len))), 'OK',
 		   '[vdso] is allowed (user-readable code of the target, same in every process)');
-		ok(wait_for(sub { (region('vdso') // {})->{samples} // 0 >= 1 }, 5), '[vdso] sampled');
+		ok(wait_for(sub { (region_by_name('vdso') // {})->{samples} // 0 >= 1 }, 5), '[vdso] sampled');
 		my $raw = rd('raw/vdso') // '';
 		is(substr($raw, 0, 4), "\x7fELF", '[vdso] bytes start with the ELF magic');
 		my $mem = '';
@@ -233,8 +225,8 @@ EOF
 		is(unpack('H*', $raw), unpack('H*', $mem), '[vdso] bytes equal the target\'s own view (/proc/PID/mem)');
 		ctl("del name=vdso\n");
 	}
-	ok(!region('kaddr') && !region('vvar'), 'no region was created for refused addresses');
-}
+	ok(!region_by_name('kaddr') && !region_by_name('vvar'), 'no region was created for refused addresses');
+};
 
 # ---------------------------------------------------------------------------
 # no kernel pointer in debugfs files, module parameters or event text
@@ -273,7 +265,7 @@ sub kptrs_bin {
 	return @bad;
 }
 
-{
+subtest 'no kernel pointer visible' => sub {
 	# a benign failure last, so that `control` does not echo a kernel address we wrote above
 	ctl_errno("bogus\n");
 	trace_on(region => undef, sample => undef);
@@ -306,10 +298,12 @@ sub kptrs_bin {
 	is(scalar(kptrs_bin(pack('Q<', 0xffffffff81000000) . "\0" x 8)), 1, 'scan: the binary scanner flags a pointer');
 	# the source never prints pointers (%p, %px, %pK): nothing to restrict with kptr_restrict
 	trace_off();
-}
+};
 
 ctl("clear\n");
 $O->kill;
 ok(ums_unload(), 'rmmod');
 note(sprintf('65-security.t guest time %.1f s', time - $T0));
 done_testing();
+
+END { ums_cleanup() }

@@ -6,14 +6,12 @@
 # the successful writes left.
 #
 # For UMS_FUZZ_SECS (default 20) seconds, and on until each has sent its share
-# of what the checks below count (at most 6 times as long: a slow guest, e.g.
-# the rt kernel on 2 single-threaded TCG vCPUs, see scripts/vmrun, sent a few
-# hundred writes in 20 s where others send thousands), 4 writer processes send
-# batches of lines (valid add/del lines for 4 live umstarget targets, lines of
-# tests/data/bad-lines.txt, sync/comments, del by id/pid, clear, shorthand)
-# mutated by byte flips, insertions, deletions, truncations, duplications,
-# key swaps and number boundary substitutions; a reader walks every debugfs
-# file meanwhile.
+# of what the checks below count (at most 6 times as long, for a slow guest),
+# 4 writer processes send batches of lines (valid add/del lines for 4 live
+# umstarget targets, lines of tests/data/bad-lines.txt, sync/comments, del by
+# id/pid, clear, shorthand) mutated by byte flips, insertions, deletions,
+# truncations, duplications, key swaps and number boundary substitutions; a
+# reader walks every debugfs file meanwhile.
 #
 # How the outcome is known without trusting the kernel: writer K owns the
 # names "wK_*" and keeps a model of them. Each mutated write is classified
@@ -45,7 +43,6 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Ums;
 
-$SIG{__WARN__} = sub { warn @_ unless $_[0] =~ /^Hexadecimal number > 0xffffffff non-portable/ };
 no warnings 'portable';
 
 my $T0 = time;
@@ -54,7 +51,6 @@ my $SEED = $ENV{UMS_FUZZ_SEED} // int(rand(1 << 30));
 my $NW = 4;
 my $PERIOD = 1000;		# module default period_us
 my $MAX_REGIONS = 128;		# reachable: ENOSPC is exercised
-my $DIR = "/tmp/ums-fuzz-$$";
 my %OKERR = map { (eval "Errno::$_()") => $_ } qw(EINVAL ESRCH EFAULT E2BIG ENOSPC EEXIST ENOENT EPERM);
 my @TYPES = qw(hex u8 u16 u32 u64 s8 s16 s32 s64 f32 f64 str);
 my %SIZE = (hex => 0, str => 0, u8 => 1, s8 => 1, u16 => 2, s16 => 2, u32 => 4, s32 => 4, f32 => 4,
@@ -62,7 +58,7 @@ my %SIZE = (hex => 0, str => 0, u8 => 1, s8 => 1, u16 => 2, s16 => 2, u32 => 4, 
 my @KEYS = qw(pid addr len period_us type name mode fault);
 my @STATIC = qw(counter u8 u16 u64 s8 s16 s32 s64 f32 f64 str shape big);
 
-mkdir $DIR or die "mkdir $DIR: $!";
+my $DIR = tmp_dir('fuzz');
 ums_unload() if ums_loaded();
 ok(ums_load("period_us=$PERIOD", "max_regions=$MAX_REGIONS"), "insmod period_us=$PERIOD max_regions=$MAX_REGIONS");
 note("UMS_FUZZ_SEED=$SEED UMS_FUZZ_SECS=$SECS");
@@ -84,19 +80,8 @@ my @PIDS = map { $_->pid } @TG;
 note('targets ' . join(' ', map { sprintf('%d:[0x%x,0x%x)', $_, @{$RANGE{$_}}) } @PIDS));
 
 # the bad-lines corpus (escapes decoded)
-my @CORPUS;
-{
-	my %e = (n => "\n", t => "\t", r => "\r", v => "\x0b", f => "\x0c", 0 => "\0", '\\' => '\\');
-	open(my $fh, '<', "$FindBin::Bin/../data/bad-lines.txt") or die "bad-lines.txt: $!";
-	while (my $l = <$fh>) {
-		chomp $l;
-		next if $l =~ /^#/ || $l !~ /\S/;
-		my (undef, $w) = split /\t/, $l, 3;
-		next unless defined $w;
-		$w =~ s/\\(x[0-9a-fA-F]{2}|[ntrvf0\\])/length($1) == 3 ? chr(hex(substr($1, 1))) : $e{$1}/ge;
-		push @CORPUS, $w;
-	}
-}
+my @CORPUS = map { defined $_->{src} ? $_->{write} : () } bad_lines()
+	or die "cannot read tests/data/bad-lines.txt";
 cmp_ok(scalar(@CORPUS), '>=', 100, scalar(@CORPUS) . ' corpus entries');
 
 # ---------------------------------------------------------------------------
@@ -263,16 +248,6 @@ sub mutate {
 
 # ---------------------------------------------------------------------------
 # reader: every debugfs file, all the time
-
-sub spawn {
-	my ($code) = @_;
-	my $pid = fork // die "fork: $!";
-	if (!$pid) {
-		my $rc = eval { $code->(); 0 } // do { print STDERR "child: $@"; 1 };
-		POSIX::_exit($rc);
-	}
-	return $pid;
-}
 
 my $DEADLINE = time + $SECS;
 my $HARD = time + 6 * $SECS;
@@ -512,6 +487,7 @@ note(scalar(keys %have) . ' regions at the end');
 ctl("clear\n");
 $_->kill for @TG;
 ok(ums_unload(), 'rmmod');
-system('rm', '-rf', $DIR);
 note(sprintf('70-fuzz.t guest time %.1f s', time - $T0));
 done_testing();
+
+END { ums_cleanup() }

@@ -25,12 +25,10 @@
 # Asserted: the registry reached the target size (most regions at once >= 95 %
 # of UMS_SOAK_REGIONS) and held a good part of it: the time-average of the
 # region count, sampled every 0.25 s over the whole run, is >= 25 % of the
-# target. Every rmmod drops all regions and refilling 2000 takes 3-9 s under
-# TCG with 2 vCPUs, so the average is ~45-55 % with the host otherwise quiet
-# and ~35-40 % when it also runs two other guests; the rt kernel on one vCPU
-# refills in 5-12 s, ~34 % (the floor is for these). Both figures, the
-# refill times, the registrars' write counts, the sampler's rate and CPU share
-# and the slab drift are printed (diag). At the end: no region is left
+# target (every rmmod drops all regions, and the floor leaves room for a slow
+# guest's refill). Both figures, the refill times, the registrars' write
+# counts, the sampler's rate and CPU share and the slab drift are printed
+# (diag). At the end: no region is left
 # for a dead or exec'd process once the sampler had a few periods; all regions
 # go when every target is killed; rmmod succeeds; the slab caches pid,
 # mm_struct and task_struct are back to the baseline (exact counts, corrected
@@ -53,7 +51,6 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Ums;
 
-$SIG{__WARN__} = sub { warn @_ unless $_[0] =~ /^Hexadecimal number > 0xffffffff non-portable/ };
 no warnings 'portable';
 
 my $T0 = time;
@@ -75,7 +72,6 @@ my $NC = 4;			# churners
 my $NR = 2;			# registrars
 my $NRD = 2;			# readers
 my $PARAMS = 'unmapped_limit=4';
-my $DIR = "/tmp/ums-soak-$$";
 my $TRACE = '/sys/kernel/tracing';
 my $INST = "umssoak$$";
 my %OKERR = map { (eval "Errno::$_()") => $_ } qw(EINVAL ESRCH EFAULT E2BIG ENOSPC EEXIST ENOENT EPERM);
@@ -84,7 +80,7 @@ my @VARS = qw(counter u64 str shape big page two fresh);
 my @PICK = ((qw(counter u64 str shape)) x 4, qw(page two fresh big));
 
 note("UMS_SOAK_SECS=$SECS UMS_SOAK_TARGETS=$NT UMS_SOAK_REGIONS=$MAXR UMS_SOAK_ACTIONS=$ACTIONS reload every $RELOAD s");
-mkdir $DIR or die "mkdir $DIR: $!";
+my $DIR = tmp_dir('soak');
 ums_unload() if ums_loaded();
 
 # programs and module from tmpfs: exec and insmod over 9p are slow
@@ -133,24 +129,6 @@ sub load {
 	return 1;
 }
 ok(load(), "insmod $PARAMS");
-
-sub spawn {
-	my ($code) = @_;
-	my $pid = fork // die "fork: $!";
-	if (!$pid) {
-		my $rc = eval { $code->(); 0 } // do { print STDERR "child $$: $@"; 1 };
-		POSIX::_exit($rc);
-	}
-	return $pid;
-}
-
-sub put_file {
-	my ($f, $s) = @_;
-	open(my $fh, '>', "$f.tmp") or die "$f.tmp: $!";
-	print $fh $s;
-	close $fh or die "$f.tmp: $!";
-	rename("$f.tmp", $f) or die "rename $f: $!";
-}
 
 sub rpick { return $_[int(rand(@_))] }
 sub at { return sprintf(' (at %.0f s)', time - $T0) }
@@ -742,6 +720,7 @@ ok(ums_unload(), 'final rmmod' . at());
 	ok(scalar(@CACHES) >= 2, 'slab caches measurable: ' . join(' ', @CACHES));
 	$SUMMARY .= '; slab drift ' . join(' ', map { sprintf('%s %+d', $_, $e->{$_} - $b->{$_}) } @CACHES);
 }
-system('rm', '-rf', $DIR);
 diag(sprintf('80-soak: %s; %d s soak, %.0f s in all', $SUMMARY, $SECS, time - $T0));
 done_testing();
+
+END { ums_cleanup() }

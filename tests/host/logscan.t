@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # tests/host/logscan.t - TAP self-test of scripts/logscan on canned console logs.
 #
 # Owns: the expectations for tests/host/data/*.log (real guest logs from

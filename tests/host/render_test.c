@@ -214,6 +214,22 @@ static int check_float_bits(uint64_t bits, int is_f32)
 static int check_f64_bits(uint64_t bits) { return check_float_bits(bits, 0); }
 static int check_f32_bits(uint32_t bits) { return check_float_bits(bits, 1); }
 
+/* The powers of ten 1e<lo>..1e<hi> as strtod() (strtof() if f32) parses them: how many render
+ * like the reference; *total counts them. */
+static int check_powers_of_ten(int lo, int hi, int f32, int *total)
+{
+	int e, good = 0;
+
+	for (e = lo; e <= hi; e++, (*total)++) {
+		char s[32];
+
+		snprintf(s, sizeof(s), "1e%d", e);
+		good += f32 ? check_f32_bits(fbits(strtof(s, NULL))) :
+			      check_f64_bits(dbits(strtod(s, NULL)));
+	}
+	return good;
+}
+
 static void test_float_exact(void)
 {
 	static const struct {
@@ -281,12 +297,7 @@ static void test_float_ref(void)
 	total += 3;
 	for (e = -1074; e <= 1023; e++, total++)
 		good += check_f64_bits(dbits(ldexp(1.0, e)));
-	for (e = -323; e <= 308; e++, total++) {
-		char s[32];
-
-		snprintf(s, sizeof(s), "1e%d", e);
-		good += check_f64_bits(dbits(strtod(s, NULL)));
-	}
+	good += check_powers_of_ten(-323, 308, 0, &total);
 	for (bits = 0; bits < 2048; bits++, total++)	/* every exponent, edge mantissas */
 		good += check_f64_bits((bits << 52) | (bits & 1 ? 0xfffffffffffffULL : 1));
 	ok(good == total, "f64 specials, powers of 2 and 10, exponent edges: %d/%d match reference",
@@ -305,12 +316,7 @@ static void test_float_ref(void)
 	}
 	for (e = -149; e <= 127; e++, total++)
 		good += check_f32_bits(fbits(ldexpf(1.0f, e)));
-	for (e = -45; e <= 38; e++, total++) {
-		char s[32];
-
-		snprintf(s, sizeof(s), "1e%d", e);
-		good += check_f32_bits(fbits(strtof(s, NULL)));
-	}
+	good += check_powers_of_ten(-45, 38, 1, &total);
 	ok(good == total, "f32 100000 random patterns + powers: %d/%d match reference", good,
 	   total);
 }

@@ -1,8 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Ums.pm - shared helpers of the in-guest tests (tests/guest/*.t): loading the
-# module, starting umstarget processes, writing control commands and reading
-# debugfs files, kernel log and slab counters.
+# module and tearing a test down (ums_cleanup), starting umstarget processes,
+# writing control commands and reading debugfs files, module parameters,
+# tracefs (events, the trace buffer parsed into events), the kernel log,
+# slab counters, files and temporary directories, forked helper processes,
+# the bad-lines table and /proc/PID/maps.
+#
+# Loading it also drops perl's "Hexadecimal number > 0xffffffff non-portable"
+# warning for the whole test: target addresses are 64-bit and parsed with
+# hex() (harmless on the 64-bit perl the guests run); other warnings pass.
 #
 # Environment (set by scripts/check.sh): UMS_KO (module path), UMS_PROGS
 # (directory of the test programs), KVER.
@@ -22,6 +29,15 @@ our @EXPORT = qw(ums_load ums_unload ums_loaded ctl ctl_errno rd rd_lines dbg ta
 		 wait_for stats regions slab_count errname $DBG);
 
 our $DBG = '/sys/kernel/debug/umsampler';
+our $PARAM = '/sys/module/umsampler/parameters';
+
+{
+	my $prev = $SIG{__WARN__};
+	$SIG{__WARN__} = sub {
+		return if $_[0] =~ /^Hexadecimal number > 0xffffffff non-portable/;
+		ref $prev eq 'CODE' ? $prev->(@_) : warn @_;
+	};
+}
 # Largest data payload of one umsampler:sample event (UMS_EVENT_CHUNK in common/umsampler_abi.h).
 our $CHUNK = 1024;
 my $root = $ENV{UMS_ROOT} // do { my $d = __FILE__; $d =~ s{/tests/lib/Ums\.pm$}{}; $d };
@@ -133,6 +149,7 @@ sub slab_count {
 package Ums::Target;
 
 use IPC::Open2;
+use Scalar::Util ();
 use POSIX qw(:sys_wait_h);
 
 # Ums::target(args...) starts umstarget; ->{pid}, ->{var}{NAME} = {addr,len,type}.
@@ -141,6 +158,8 @@ sub Ums::target {
 	my ($out, $in);
 	my $pid = open2($out, $in, "$Ums::PROGS/umstarget", @args);
 	my $self = bless { pid => $pid, out => $out, in => $in, var => {} }, __PACKAGE__;
+	push @Ums::TARGETS, $self;
+	Scalar::Util::weaken($Ums::TARGETS[-1]);	# DESTROY still kills it when it goes out of scope
 	while (my $l = <$out>) {
 		if ($l =~ /^var (\S+) 0x([0-9a-f]+) (\d+) (\S+)/) {
 			$self->{var}{$1} = { addr => hex($2), hex => "0x$2", len => $3, type => $4 };
@@ -197,16 +216,22 @@ sub DESTROY { $_[0]->kill }
 package Ums;
 
 push @EXPORT, qw(trace_on trace_off trace_clear trace_lines trace_mark slab_exact dmesg_lines
-		 reap_target);
+		 reap_target trace_write region_events sample_events);
 
 our $TRACE = '/sys/kernel/tracing';
 
-sub _wr {
-	my ($f, $v) = @_;
-	open(my $fh, '>', $f) or return 0;
+# Write (or with $append add) TEXT to file F; 1 on success, 0 on any error.
+sub wr {
+	my ($f, $v, $append) = @_;
+	open(my $fh, $append ? '>>' : '>', $f) or return 0;
 	my $ok = print $fh $v;
 	return (close($fh) && $ok) ? 1 : 0;
 }
+sub _wr { return wr($_[0], $_[1]) }
+
+# Write TEXT to a tracefs file given relative to $TRACE ('trace',
+# 'events/umsampler/sample/filter', ...), optionally appending; 1 on success.
+sub trace_write { my ($f, $v, $append) = @_; return wr("$TRACE/$f", $v, $append) }
 
 # Enable umsampler events (names: 'region', 'sample', 'batch'); optional filter per event:
 # trace_on(region => undef, sample => 'id == 3'). Clears the buffer. Returns 1 on success.
@@ -242,6 +267,26 @@ sub trace_mark { _wr("$TRACE/trace_marker", $_[0]) }
 sub trace_lines {
 	my $s = rd("$TRACE/trace") // '';
 	return grep { !/^#/ && /\S/ } split /\n/, $s;
+}
+
+# umsampler:region events of the trace buffer, as event_fields() hashes
+# (op, id, name, pid, addr, ..., reason), oldest first.
+sub region_events {
+	return map { /\bregion: (.*)$/ ? event_fields($1) : () } trace_lines();
+}
+
+# umsampler:sample events of the trace buffer, as event_fields() hashes (id,
+# seq, flags, value, offset, data, ...; id, seq, offset and value are -1 when
+# missing), oldest first.
+sub sample_events {
+	my @ev;
+	for (trace_lines()) {
+		next unless /\ssample:\s+(.*)$/;
+		my $f = event_fields($1);
+		$f->{$_} //= -1 for qw(id seq offset value);
+		push @ev, $f;
+	}
+	return @ev;
 }
 
 # Active objects of a slab cache after flushing its per-cpu slabs, so that the
@@ -423,14 +468,102 @@ sub csv_rows {
 
 # --- END-block cleanup of a guest test --------------------------------------
 
-# END { ums_cleanup(@targets) }: kill the given targets (Ums::target objects),
-# then unload the module if it is still loaded, after a failure or die as well;
-# the test's exit status ($?) is kept.
+# END { ums_cleanup() }: kill the given targets (Ums::target objects; without
+# arguments every target this process started that is still alive), then
+# unload the module if it is still loaded, after a failure or die as well;
+# the test's exit status ($?) is kept. (Not for a test that bails out because
+# the module is wedged: rmmod would hang there.)
+our @TARGETS;
 sub ums_cleanup {
 	my (@targets) = @_;
 	local $?;
+	@targets = grep { defined } @TARGETS unless @targets;
 	$_->kill for @targets;
-	ums_unload() if ums_loaded();
+	eval { ums_unload() if ums_loaded(); 1 } or print STDERR "ums_cleanup: $@";
+}
+
+# --- files, parameters, forked helpers, temporary directories, the bad-lines
+# table, /proc/PID/maps ----------------------------------------------------
+
+push @EXPORT, qw(slurp put_file set_param spawn tmp_dir bad_lines proc_maps);
+
+# Contents of a debugfs file (relative name) or any path; '' when unreadable.
+sub slurp { return rd($_[0]) // '' }
+
+# Replace file F with TEXT atomically (written to F.tmp, then renamed): a
+# reader in another process sees the old or the new contents, never a part.
+sub put_file {
+	my ($f, $s) = @_;
+	open(my $fh, '>', "$f.tmp") or die "$f.tmp: $!";
+	print $fh $s;
+	close $fh or die "$f.tmp: $!";
+	rename("$f.tmp", $f) or die "rename $f: $!";
+}
+
+# Set module parameter NAME to VALUE (written as given); dies on failure.
+sub set_param {
+	my ($name, $val) = @_;
+	open(my $fh, '>', "$PARAM/$name") or die "$name: $!";
+	print $fh $val;
+	close $fh or die "$name: $!";
+}
+
+# Run CODE in a forked child; returns its pid. The child exits with 0 when
+# CODE returns, 1 when it dies (its message on stderr), through POSIX::_exit:
+# no END block or DESTROY of the parent's objects runs in it.
+sub spawn {
+	my ($code) = @_;
+	my $pid = fork // die "fork: $!";
+	if (!$pid) {
+		my $rc = eval { $code->(); 0 } // do { print STDERR "child $$: $@"; 1 };
+		POSIX::_exit($rc);
+	}
+	return $pid;
+}
+
+# A new directory /tmp/ums-TAG-PID (the guest's tmpfs), removed with its
+# contents when the process that made it exits.
+my %TMPDIRS;
+sub tmp_dir {
+	my ($tag) = @_;
+	my $d = "/tmp/ums-$tag-$$";
+	mkdir $d or die "mkdir $d: $!";
+	$TMPDIRS{$d} = $$;
+	return $d;
+}
+END {
+	local $?;
+	for my $d (grep { $TMPDIRS{$_} == $$ } keys %TMPDIRS) {
+		system('rm', '-rf', $d);
+	}
+}
+
+# The entries of tests/data/bad-lines.txt ("ERRNO<TAB>WRITE<TAB>COMMENT"; '#'
+# and blank lines skipped): list of { errno, write (escapes \n \t \r \v \f \0
+# \\ \xNN decoded), comment, src (WRITE as in the file, undef if missing) };
+# empty if the file cannot be read.
+sub bad_lines {
+	(my $f = __FILE__) =~ s{[^/]*$}{../data/bad-lines.txt};
+	my %e = (n => "\n", t => "\t", r => "\r", v => "\x0b", f => "\x0c", 0 => "\0", '\\' => '\\');
+	my @entries;
+	open(my $fh, '<', $f) or return ();
+	while (my $l = <$fh>) {
+		chomp $l;
+		next if $l =~ /^#/ || $l !~ /\S/;
+		my ($en, $w, $c) = split /\t/, $l, 3;
+		(my $write = $w // '') =~
+			s/\\(x[0-9a-fA-F]{2}|[ntrvf0\\])/length($1) == 3 ? chr(hex(substr($1, 1))) : $e{$1}/ge;
+		push @entries, { errno => $en, write => $write, comment => $c // '', src => $w };
+	}
+	return @entries;
+}
+
+# Mappings of process PID from /proc/PID/maps: list of [start, end, perms
+# ("r-xp"), name (path, [vdso], ... or '')].
+sub proc_maps {
+	my ($pid) = @_;
+	return map { /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \d+\s*(.*)$/ ? [hex($1), hex($2), $3, $4] : () }
+		split /\n/, rd("/proc/$pid/maps") // '';
 }
 
 1;
