@@ -4,8 +4,9 @@
  *
  * Owns: the value types (enum, grammar name, size), the sample flags (bit,
  * name), the umsampler:region ops and gone reasons, the emission modes, the
- * sample paths and mirror states, the event chunk size and the control language's limits. The module, the CLI,
- * the libtraceevent plugin and the host tests include this header; the perf
+ * sample paths and mirror states, the event chunk size, the umsampler:batch
+ * budget and the control language's limits. The module, the CLI, the
+ * libtraceevent plugin and the host tests include this header; the perf
  * script (tracing/umsampler-perf.py), the tracepoint header's symbol lists and
  * the guest tests' Ums.pm restate a few of these facts and are checked against
  * this file by tests/host/abi.t.
@@ -89,6 +90,26 @@ enum ums_mirror_state { UMS_MIRROR_STATES(UMS_MIRROR_ENUM_) UMS_MIRROR_NR };
  * (PAGE_SIZE on 6.1), or /sys/kernel/tracing/trace shows "[LINE TOO BIG]".
  */
 #define UMS_EVENT_CHUNK		1024
+
+/*
+ * umsampler:batch: the samples of the regions one copy read (a span of the sampler
+ * thread, see module/sampler.c) in one event. `data` holds the target's bytes from `addr`
+ * on: those of the batch's regions; every other byte (gaps between regions, regions that
+ * emit nothing this time) is zero. Entry i of the arrays id, seq, late_ns, offset, start,
+ * size, vtype, flags is what one umsampler:sample event would carry: size bytes at
+ * data[start] are the region's bytes from `offset` on. A region longer than
+ * UMS_EVENT_CHUNK is emitted in pieces of that size, one event each (offset > 0 but for
+ * the first), like sample chunks. The kernel's text rendering (3 characters per data
+ * byte, at most UMS_BATCH_ENT_TEXT per entry) must fit the trace_seq page like a
+ * sample's: a batch holds D data bytes and N entries with
+ * 3 * D + UMS_BATCH_ENT_TEXT * N <= UMS_BATCH_TEXT; a span that does not fit is split
+ * into several batches.
+ */
+#define UMS_BATCH_TEXT		3584
+#define UMS_BATCH_ENT_TEXT	84
+/* Most entries (of one byte each) and data bytes one batch can hold. */
+#define UMS_BATCH_MAX_ENTS	(UMS_BATCH_TEXT / UMS_BATCH_ENT_TEXT)
+#define UMS_BATCH_MAX_DATA	(UMS_BATCH_TEXT / 3)
 
 /* Control language limits. */
 #define UMS_NAME_LEN		32		/* name buffer: up to 31 characters + NUL */

@@ -229,7 +229,7 @@ static enum hrtimer_restart ums_mirror_fire(struct hrtimer *timer)
 	}
 	/* Every byte was read: mapped and readable. */
 	r->unmapped_streak = 0;
-	if (ums_region_publish(r, now, 0, UMS_PATH_MIRROR, &late))
+	if (ums_region_publish(r, now, 0, UMS_PATH_MIRROR, false, &late))
 		atomic64_inc(&ums_mirror_stats.emitted);
 	atomic64_inc(&ums_mirror_stats.samples);
 	atomic64_add(r->len, &ums_mirror_stats.bytes);

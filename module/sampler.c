@@ -179,15 +179,23 @@ void ums_region_read(struct ums_region *r, struct ums_slot *out, u8 *data)
 	} while (raw_read_seqcount_latch_retry(&r->latch, seq));
 }
 
-static void umsd_emit(struct ums_region *r, const struct ums_slot *s, s64 value)
+/*
+ * Emit the sample in @s as each enabled event asks: umsampler:sample (in chunks) and
+ * umsampler:batch (@spanned: into the open batch of the span, batch.c).
+ */
+static void umsd_emit(struct ums_region *r, const struct ums_slot *s, s64 value, bool spanned)
 {
 	u32 off = 0, chunk;
 
-	do {
-		chunk = min_t(u64, r->len - off, UMS_EVENT_CHUNK);
-		trace_sample(r, s, value, off, s->data + off, chunk);
-		off += chunk;
-	} while (off < r->len);
+	if (trace_sample_enabled()) {
+		do {
+			chunk = min_t(u64, r->len - off, UMS_EVENT_CHUNK);
+			trace_sample(r, s, value, off, s->data + off, chunk);
+			off += chunk;
+		} while (off < r->len);
+	}
+	if (trace_batch_enabled() && !(spanned && ums_batch_ev_add(r, s)))
+		ums_batch_ev_one(r, s);
 	WRITE_ONCE(r->nr_emitted, r->nr_emitted + 1);
 }
 
@@ -209,6 +217,8 @@ struct ums_slot *ums_region_next_slot(struct ums_region *r)
  * @now:	CLOCK_MONOTONIC time of the copy
  * @flags:	UMS_F_PARTIAL if bytes were missing; the others are added here
  * @path:	who copied it
+ * @spanned:	the thread copied it in a span: umsampler:batch gathers the
+ *		span's samples into one event (batch.c); false in the mirror timer
  * @late:	receives the lateness against r->deadline
  *
  * The same for both paths: slot, latch, per-region counters, the
@@ -216,7 +226,8 @@ struct ums_slot *ums_region_next_slot(struct ums_region *r)
  * caller's. Context: any, hard irq included; never sleeps.
  * Return: true if the sample was emitted as event(s).
  */
-bool ums_region_publish(struct ums_region *r, u64 now, u32 flags, enum ums_path path, u64 *late)
+bool ums_region_publish(struct ums_region *r, u64 now, u32 flags, enum ums_path path,
+			bool spanned, u64 *late)
 {
 	unsigned int cur = raw_read_seqcount_latch(&r->latch) & 1;
 	struct ums_slot *prev = &r->slot[cur], *s = &r->slot[cur ^ 1];
@@ -239,7 +250,7 @@ bool ums_region_publish(struct ums_region *r, u64 now, u32 flags, enum ums_path 
 	WRITE_ONCE(r->path, path);
 	emit = r->mode == UMS_MODE_ALWAYS || (r->mode == UMS_MODE_CHANGE && (flags & UMS_F_CHANGED));
 	if (emit)
-		umsd_emit(r, s, ums_value_field(r->vtype, s->data, r->len));
+		umsd_emit(r, s, ums_value_field(r->vtype, s->data, r->len), spanned);
 	return emit;
 }
 
@@ -261,7 +272,7 @@ static u32 umsd_sample(struct ums_region *r, struct mm_struct *mm, const u8 *spa
 		flags = mm ? umsd_copy(r, s->data, mm) : umsd_copy_floor(r, s->data);
 		now = ktime_get_ns();
 	}
-	if (ums_region_publish(r, now, flags, UMS_PATH_THREAD, &late))
+	if (ums_region_publish(r, now, flags, UMS_PATH_THREAD, span != NULL, &late))
 		ums_stats.emitted++;
 	ums_stats.samples++;
 	ums_stats.bytes += r->len;
@@ -437,6 +448,7 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 			if (x == last)
 				break;
 		}
+		ums_batch_ev_flush();
 		r = list_next_entry(last, tnode);
 	}
 	t0 = local_clock();

@@ -277,7 +277,7 @@ extern struct ums_stats ums_stats;
 void ums_region_read(struct ums_region *r, struct ums_slot *out, u8 *data);
 struct ums_slot *ums_region_next_slot(struct ums_region *r);
 bool ums_region_publish(struct ums_region *r, u64 now, u32 flags, enum ums_path path,
-			u64 *late);
+			bool spanned, u64 *late);
 /* Lateness histograms: log2 buckets split in UMS_HIST_SUB linear sub-buckets. */
 #define UMS_HIST_SUB	4
 #define UMS_HIST_NR	(64 * UMS_HIST_SUB)
@@ -327,6 +327,45 @@ void ums_mirror_build(struct ums_region *r, struct mm_struct *mm, u32 flags);
 void ums_mirror_suspend(struct ums_region *r);
 enum ums_mirror_state ums_mirror_state(struct ums_region *r);
 u64 ums_mirror_late_p99(void);
+
+/**
+ * struct ums_batch_ev - what one umsampler:batch event carries (batch.c)
+ * @pid:	the target's pid
+ * @count:	number of entries
+ * @addr:	target address of @data[0]
+ * @size:	bytes in @data
+ * @data:	the bytes of the entries' regions from @addr on (others zero)
+ * @id:		per entry: region id
+ * @seq:	per entry: sample number
+ * @late_ns:	per entry: lateness
+ * @offset:	per entry: offset of its bytes in its region (long regions' pieces)
+ * @start:	per entry: where its bytes start in @data
+ * @len:	per entry: how many bytes (the event's `size`)
+ * @vtype:	per entry: value type
+ * @flags:	per entry: sample flags
+ *
+ * The layout and size budget are in common/umsampler_abi.h (UMS_BATCH_*).
+ */
+struct ums_batch_ev {
+	s32 pid;
+	u32 count;
+	u64 addr;
+	u32 size;
+	const u8 *data;
+	const u32 *id;
+	const u64 *seq;
+	const u64 *late_ns;
+	const u32 *offset;
+	const u16 *start;
+	const u16 *len;
+	const u8 *vtype;
+	const u8 *flags;
+};
+
+/* batch.c */
+bool ums_batch_ev_add(const struct ums_region *r, const struct ums_slot *s);
+void ums_batch_ev_flush(void);
+void ums_batch_ev_one(const struct ums_region *r, const struct ums_slot *s);
 
 /* dbgfs.c */
 int ums_dbgfs_init(void);

@@ -4,6 +4,11 @@
  *
  *   umsampler:sample  one sample (or one <= 3 KiB chunk of it) of a region
  *   umsampler:region  region lifecycle: add, del, gone (with reason), sync
+ *   umsampler:batch   the samples of regions read by one copy (a span), in one
+ *                     event: the bytes plus, per region, what a sample carries
+ *
+ * Each is emitted only while enabled: with both sample and batch enabled,
+ * every sample is emitted twice (see README, Tracepoints).
  *
  * Field names avoid Python builtins (len, type, ...) so perf's Python
  * scripting can use them as attributes. `value` is a plain s64 so ftrace
@@ -97,6 +102,62 @@ TRACE_EVENT(sample,
 		  __print_flags(__entry->flags, "|", { UMS_F_PARTIAL, "partial" },
 				{ UMS_F_CHANGED, "changed" }, { UMS_F_TRUNCATED, "truncated" }),
 		  __entry->value, __entry->offset,
+		  __print_hex(__get_dynamic_array(data), __get_dynamic_array_len(data)))
+);
+
+/*
+ * The per-entry arrays of a batch (struct ums_batch_ev; layout and size budget in
+ * common/umsampler_abi.h). The text shows them as {0x..,...} lists in entry
+ * order, their length is `count`. addr comes first so that pid, count and the
+ * array locations follow it without padding whatever the common header's size
+ * (umsampler-perf.py finds them in the raw record).
+ */
+TRACE_EVENT(batch,
+
+	TP_PROTO(const struct ums_batch_ev *b),
+
+	TP_ARGS(b),
+
+	TP_STRUCT__entry(
+		__field(u64, addr)
+		__field(s32, pid)
+		__field(u32, count)
+		__dynamic_array(u8, data, b->size)
+		__dynamic_array(u32, id, b->count)
+		__dynamic_array(u64, seq, b->count)
+		__dynamic_array(u64, late_ns, b->count)
+		__dynamic_array(u32, offset, b->count)
+		__dynamic_array(u16, start, b->count)
+		__dynamic_array(u16, size, b->count)
+		__dynamic_array(u8, vtype, b->count)
+		__dynamic_array(u8, flags, b->count)
+	),
+
+	TP_fast_assign(
+		__entry->addr = b->addr;
+		__entry->pid = b->pid;
+		__entry->count = b->count;
+		memcpy(__get_dynamic_array(data), b->data, b->size);
+		memcpy(__get_dynamic_array(id), b->id, b->count * sizeof(*b->id));
+		memcpy(__get_dynamic_array(seq), b->seq, b->count * sizeof(*b->seq));
+		memcpy(__get_dynamic_array(late_ns), b->late_ns, b->count * sizeof(*b->late_ns));
+		memcpy(__get_dynamic_array(offset), b->offset, b->count * sizeof(*b->offset));
+		memcpy(__get_dynamic_array(start), b->start, b->count * sizeof(*b->start));
+		memcpy(__get_dynamic_array(size), b->len, b->count * sizeof(*b->len));
+		memcpy(__get_dynamic_array(vtype), b->vtype, b->count);
+		memcpy(__get_dynamic_array(flags), b->flags, b->count);
+	),
+
+	TP_printk("pid=%d addr=0x%llx count=%u id=%s seq=%s late_ns=%s offset=%s start=%s size=%s vtype=%s flags=%s data=%s",
+		  __entry->pid, __entry->addr, __entry->count,
+		  __print_array(__get_dynamic_array(id), __entry->count, 4),
+		  __print_array(__get_dynamic_array(seq), __entry->count, 8),
+		  __print_array(__get_dynamic_array(late_ns), __entry->count, 8),
+		  __print_array(__get_dynamic_array(offset), __entry->count, 4),
+		  __print_array(__get_dynamic_array(start), __entry->count, 2),
+		  __print_array(__get_dynamic_array(size), __entry->count, 2),
+		  __print_array(__get_dynamic_array(vtype), __entry->count, 1),
+		  __print_array(__get_dynamic_array(flags), __entry->count, 1),
 		  __print_hex(__get_dynamic_array(data), __get_dynamic_array_len(data)))
 );
 

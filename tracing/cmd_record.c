@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cmd_record.c - `umsampler record [-o FILE] [--duration D] [-- COMMAND...]`: record the umsampler
- * events with trace-cmd.
+ * cmd_record.c - `umsampler record [-o FILE] [--duration D] [--sample] [-- COMMAND...]`: record
+ * the umsampler events with trace-cmd.
  *
- * Owns: the record subcommand: runs `trace-cmd record -q -e umsampler -o FILE` with `sleep D`
+ * Owns: the record subcommand: runs `trace-cmd record -q -e umsampler:batch -e umsampler:region
+ * -o FILE` (with --sample: umsampler:sample instead of umsampler:batch) with `sleep D`
  * (default 10s) or COMMAND as trace-cmd's command, writes `sync` to the control file as soon as
  * trace-cmd has enabled the events and tracing (so that the recording names every region
  * registered before it started), shows a progress line (events, bytes) on a terminal, and
@@ -29,14 +30,16 @@
 #include "cli.h"
 
 static const char record_usage[] =
-"usage: umsampler record [-o FILE] [-d|--duration D] [-- COMMAND...]\n"
-"  records umsampler:sample and umsampler:region with trace-cmd into FILE\n"
+"usage: umsampler record [-o FILE] [-d|--duration D] [-s|--sample] [-- COMMAND...]\n"
+"  records umsampler:batch and umsampler:region with trace-cmd into FILE\n"
 "  (default trace.dat) for D (default 10s; 500ms, 2s, 1.5m, 1h, a bare number is\n"
 "  seconds) or while COMMAND runs; then: umsampler csv FILE, umsampler plot FILE -o\n"
-"  FILE.png.  The exit status is trace-cmd's.\n";
+"  FILE.png.  --sample records umsampler:sample events (one per sample) instead of\n"
+"  umsampler:batch (one per span of close regions): same CSV, more events.\n"
+"  The exit status is trace-cmd's.\n";
 
-CLI_COMMAND(record, "+o:d:h", "record ...             record umsampler events to a file",
-	CLI_ARG("output", 'o'), CLI_ARG("duration", 'd'));
+CLI_COMMAND(record, "+o:d:sh", "record ...             record umsampler events to a file",
+	CLI_ARG("output", 'o'), CLI_ARG("duration", 'd'), CLI_FLAG("sample", 's'));
 
 /* First character of a small file, or 0. */
 static char record_peek(const char *path)
@@ -139,8 +142,8 @@ static void record_progress(const char *tdir, const char *out, double t0, bool s
 
 static int cmd_record(int argc, char **argv)
 {
-	const char *out = "trace.dat", *dur = NULL, *tdir, *tc;
-	char secs[32], epath[4096], opath[4096];
+	const char *out = "trace.dat", *dur = NULL, *tdir, *tc, *ev = "batch";
+	char secs[32], epath[4096], opath[4096], evarg[32];
 	bool tty = isatty(STDERR_FILENO), synced = false;
 	int c, i, n, status, ret;
 	uint64_t d = 10 * CLI_SEC;
@@ -151,6 +154,8 @@ static int cmd_record(int argc, char **argv)
 	while ((c = cli_getopt(&cli_record, argc, argv)) != -1) {
 		if (c == 'd')
 			dur = optarg;
+		else if (c == 's')
+			ev = "sample";
 		else
 			out = optarg;
 	}
@@ -161,7 +166,8 @@ static int cmd_record(int argc, char **argv)
 	tdir = tracefs_tracing_dir();
 	if (!tdir)
 		tdir = "/sys/kernel/tracing";
-	snprintf(epath, sizeof(epath), "%s/events/umsampler/sample/enable", tdir);
+	snprintf(epath, sizeof(epath), "%s/events/umsampler/%s/enable", tdir, ev);
+	snprintf(evarg, sizeof(evarg), "umsampler:%s", ev);
 	snprintf(opath, sizeof(opath), "%s/tracing_on", tdir);
 	if (access(epath, F_OK)) {
 		cli_cmd_err(&cli_record, "%s: %s (is the umsampler module loaded?)", epath,
@@ -172,7 +178,7 @@ static int cmd_record(int argc, char **argv)
 	tc = getenv("UMSAMPLER_TRACE_CMD");
 	if (!tc || !*tc)
 		tc = "trace-cmd";
-	av = calloc((size_t)(argc - optind) + 10, sizeof(*av));
+	av = calloc((size_t)(argc - optind) + 12, sizeof(*av));
 	if (!av) {
 		perror("umsampler record");
 		return CLI_EXIT_ERR;
@@ -182,7 +188,9 @@ static int cmd_record(int argc, char **argv)
 	av[n++] = "record";
 	av[n++] = "-q";
 	av[n++] = "-e";
-	av[n++] = "umsampler";
+	av[n++] = evarg;
+	av[n++] = "-e";
+	av[n++] = "umsampler:region";
 	av[n++] = "-o";
 	av[n++] = (char *)out;
 	if (optind < argc) {

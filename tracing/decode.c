@@ -2,13 +2,14 @@
 /*
  * decode.c - reading umsampler recordings into a stream of complete samples.
  *
- * Owns: the chunk reassembler (by (id, seq), in offset order; a sample is complete when its
- * chunks cover the region length from the umsampler:region event, or, without one, when a
- * short (< UMS_EVENT_CHUNK) chunk ends a gap-free run; pending samples are emitted when the
- * region's seq changes and at the end of the stream), the trace.dat reader (libtracecmd), the
- * perf.data path (perf script + tracing/umsampler-perf.py, whose CSV is the same format) and
- * the CSV row writer.  An incomplete sample (chunks lost) is emitted with the missing bytes
- * zeroed and the `partial` flag set, by both this code and umsampler-perf.py.
+ * Owns: the chunk reassembler (by (id, seq), in offset order; umsampler:batch entries are chunks
+ * too, and a recording with batch events is read from them alone; a sample is complete when its
+ * chunks cover the region length from the umsampler:region event, or, without one, when a short
+ * (< UMS_EVENT_CHUNK) chunk ends a gap-free run; pending samples are emitted when the region's seq
+ * changes and at the end of the stream), the trace.dat reader (libtracecmd), the perf.data path
+ * (perf script + tracing/umsampler-perf.py, whose CSV is the same format) and the CSV row writer.
+ * An incomplete sample (chunks lost) is emitted with the missing bytes zeroed and the `partial`
+ * flag set, by both this code and umsampler-perf.py.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -322,13 +323,19 @@ static const char * const ums_rfields[RF_NR] = {
 	"id", "pid", "addr", "length", "period_us", "vtype", "mode", "op", "reason",
 };
 
+enum { BF_PID, BF_COUNT, BF_ADDR, BF_NR };
+
+static const char * const ums_bfields[BF_NR] = { "pid", "count", "addr" };
+
 struct ums_tdat {
 	struct tep_handle *tep;
-	struct tep_event *sample_ev, *region_ev;
-	struct tep_format_field *sf[SF_NR], *rf[RF_NR];
+	struct tep_event *sample_ev, *region_ev, *batch_ev;
+	struct tep_format_field *sf[SF_NR], *rf[RF_NR], *bf[BF_NR];
+	struct tep_format_field *ba[UMS_BA_NR];
 	struct ums_reassembler *reasm;
 	const char *path;
 	bool prepass;
+	bool *has_batch;	/* the pre-pass saw a batch record */
 	int ret;
 };
 
@@ -361,6 +368,39 @@ static int ums_tdat_read(struct tep_format_field **f, int n, struct tep_record *
 	return 0;
 }
 
+/* Every entry of a umsampler:batch record, as sample chunks. */
+static int ums_tdat_batch(struct ums_tdat *t, struct tep_record *rec)
+{
+	struct ums_batch_view b;
+	struct ums_chunk c;
+	u64 v[BF_NR];
+	int a, len, ret;
+	u32 i;
+
+	memset(&b, 0, sizeof(b));
+	if (ums_tdat_read(t->bf, BF_NR, rec, v))
+		return 0;	/* malformed record: skip */
+	b.pid = (s32)v[BF_PID];
+	b.count = (u32)v[BF_COUNT];
+	b.addr = v[BF_ADDR];
+	for (a = 0; a < UMS_BA_NR; a++) {
+		len = 0;
+		b.arr[a] = tep_get_field_raw(NULL, t->batch_ev, ums_batch_array_names[a], rec,
+					     &len, 0);
+		b.alen[a] = len > 0 ? (size_t)len : 0;
+	}
+	if (!ums_batch_valid(&b))
+		return 0;
+	for (i = 0; i < b.count; i++) {
+		if (ums_batch_chunk(&b, i, rec->ts, &c))
+			continue;
+		ret = ums_reassembler_chunk(t->reasm, &c);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int ums_tdat_record(struct tracecmd_input *h, struct tep_record *rec, int cpu, void *arg)
 {
 	struct ums_tdat *t = arg;
@@ -371,7 +411,12 @@ static int ums_tdat_record(struct tracecmd_input *h, struct tep_record *rec, int
 	(void)h;
 	(void)cpu;
 	type = tep_data_type(t->tep, rec);
-	if (t->sample_ev && type == t->sample_ev->id) {
+	if (t->batch_ev && type == t->batch_ev->id) {
+		if (t->prepass)
+			*t->has_batch = true;
+		else
+			t->ret = ums_tdat_batch(t, rec);
+	} else if (t->sample_ev && type == t->sample_ev->id) {
 		struct ums_chunk c = { 0 };
 
 		raw = tep_get_field_raw(NULL, t->sample_ev, "data", rec, &len, 0);
@@ -419,9 +464,11 @@ static int ums_tdat_record(struct tracecmd_input *h, struct tep_record *rec, int
 
 /*
  * One pass over a trace.dat; the pre-pass only learns region events
- * (ums_reassembler_region_hint()).
+ * (ums_reassembler_region_hint()) and whether batch events were recorded (*has_batch: then
+ * the second pass ignores sample events, which repeat the same samples).
  */
-static int ums_tdat_pass(const char *path, struct ums_reassembler *r, bool prepass)
+static int ums_tdat_pass(const char *path, struct ums_reassembler *r, bool prepass,
+			 bool *has_batch)
 {
 	struct tracecmd_input *h;
 	struct ums_tdat t;
@@ -431,6 +478,7 @@ static int ums_tdat_pass(const char *path, struct ums_reassembler *r, bool prepa
 	t.path = path;
 	t.reasm = r;
 	t.prepass = prepass;
+	t.has_batch = has_batch;
 	h = tracecmd_open(path, TRACECMD_FL_LOAD_NO_PLUGINS | TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS);
 	if (!h) {
 		fprintf(stderr, "umsampler: %s: cannot open as a trace-cmd file\n", path);
@@ -439,14 +487,18 @@ static int ums_tdat_pass(const char *path, struct ums_reassembler *r, bool prepa
 	t.tep = tracecmd_get_tep(h);
 	t.sample_ev = tep_find_event_by_name(t.tep, "umsampler", "sample");
 	t.region_ev = tep_find_event_by_name(t.tep, "umsampler", "region");
-	if (!t.sample_ev && !t.region_ev) {
+	t.batch_ev = tep_find_event_by_name(t.tep, "umsampler", "batch");
+	if (!t.sample_ev && !t.region_ev && !t.batch_ev) {
 		fprintf(stderr, "umsampler: %s: no umsampler events recorded\n", path);
 		goto out;
 	}
-	if (prepass)
+	if (prepass || *has_batch)
 		t.sample_ev = NULL;
 	if ((t.sample_ev && ums_tdat_fields(t.sample_ev, t.sf, ums_sfields, SF_NR, path)) ||
-	    (t.region_ev && ums_tdat_fields(t.region_ev, t.rf, ums_rfields, RF_NR, path)))
+	    (t.region_ev && ums_tdat_fields(t.region_ev, t.rf, ums_rfields, RF_NR, path)) ||
+	    (t.batch_ev && ums_tdat_fields(t.batch_ev, t.bf, ums_bfields, BF_NR, path)) ||
+	    (t.batch_ev && ums_tdat_fields(t.batch_ev, t.ba, ums_batch_array_names, UMS_BA_NR,
+					   path)))
 		goto out;
 	if (tracecmd_iterate_events(h, NULL, 0, ums_tdat_record, &t) < 0 && !t.ret) {
 		fprintf(stderr, "umsampler: %s: error reading events\n", path);
@@ -461,18 +513,20 @@ out:
 /*
  * Two passes: the first learns every region event, so that samples recorded before the
  * region's add/sync event (e.g. before `sync` in a recording started after the add) get its
- * name and length too; the second reassembles and emits.
+ * name and length too, and whether batch events were recorded; the second reassembles and
+ * emits (batch entries are sample chunks, see ums_batch_chunk()).
  */
 static int ums_decode_tracedat(const char *path, ums_sample_fn fn, void *arg)
 {
 	struct ums_reassembler *r = ums_reassembler_new(fn, arg);
+	bool has_batch = false;
 	int ret;
 
 	if (!r)
 		return -ENOMEM;
-	ret = ums_tdat_pass(path, r, true);
+	ret = ums_tdat_pass(path, r, true, &has_batch);
 	if (!ret)
-		ret = ums_tdat_pass(path, r, false);
+		ret = ums_tdat_pass(path, r, false, &has_batch);
 	if (!ret)
 		ret = ums_reassembler_finish(r);
 	if (ret < 0 && ret != -1)

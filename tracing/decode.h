@@ -4,10 +4,14 @@
  *
  * Owns: the sample stream handed to `umsampler csv` and `umsampler plot` (struct ums_sample),
  * the chunk reassembler (struct ums_reassembler: chunks of regions longer than
- * UMS_EVENT_CHUNK joined by (id, seq) in offset order), the region table learned from
+ * UMS_EVENT_CHUNK joined by (id, seq) in offset order), the view of a umsampler:batch event
+ * as the chunks it carries (struct ums_batch_view), the region table learned from
  * umsampler:region events, the CSV row format, and the few text helpers that the
  * libtraceevent plugin shares with the CSV writer (static inline here, because the plugin is
  * built from plugin_umsampler.c and common/render.c only).
+ *
+ * A recording holding umsampler:batch events is decoded from them alone: its umsampler:sample
+ * events are the same samples again (both events were enabled) and are ignored.
  *
  * CSV (identical from trace.dat and, through tracing/umsampler-perf.py, from perf.data):
  *   time_ns,id,name,pid,addr,seq,late_ns,flags,value
@@ -59,13 +63,93 @@ struct ums_sample {
 };
 
 /*
- * One umsampler:sample event: a whole sample or the chunk of it at offset (sample: the event's
- * fields and its bytes; name and value unused).
+ * One umsampler:sample event, or one entry of a umsampler:batch event: a whole sample or the
+ * chunk of it at offset (sample: the event's fields and its bytes; name and value unused).
  */
 struct ums_chunk {
 	struct ums_sample sample;
 	u32 offset;
 };
+
+/*
+ * One umsampler:batch event (layout: common/umsampler_abi.h): its scalars and the raw bytes
+ * of its arrays, in the order of enum ums_batch_array, each alen[] bytes long.
+ */
+enum ums_batch_array { UMS_BA_DATA, UMS_BA_ID, UMS_BA_SEQ, UMS_BA_LATE, UMS_BA_OFFSET,
+		       UMS_BA_START, UMS_BA_SIZE, UMS_BA_VTYPE, UMS_BA_FLAGS, UMS_BA_NR };
+
+struct ums_batch_view {
+	s32 pid;
+	u32 count;
+	u64 addr;
+	const void *arr[UMS_BA_NR];
+	size_t alen[UMS_BA_NR];
+};
+
+/* The batch event's array fields and their element sizes, in enum ums_batch_array order. */
+static const char *const ums_batch_array_names[UMS_BA_NR] = {
+	"data", "id", "seq", "late_ns", "offset", "start", "size", "vtype", "flags",
+};
+static const unsigned char ums_batch_array_sizes[UMS_BA_NR] = { 1, 4, 8, 8, 4, 2, 2, 1, 1 };
+
+/* Element i of array a (native byte order, like the data bytes). */
+static inline u64 ums_batch_get(const struct ums_batch_view *b, enum ums_batch_array a, u32 i)
+{
+	const unsigned char *p = (const unsigned char *)b->arr[a] + (size_t)i *
+				 ums_batch_array_sizes[a];
+	u64 v64;
+	u32 v32;
+	u16 v16;
+
+	switch (ums_batch_array_sizes[a]) {
+	case 8:
+		memcpy(&v64, p, 8);
+		return v64;
+	case 4:
+		memcpy(&v32, p, 4);
+		return v32;
+	case 2:
+		memcpy(&v16, p, 2);
+		return v16;
+	default:
+		return *p;
+	}
+}
+
+/* Does every array hold count entries? */
+static inline bool ums_batch_valid(const struct ums_batch_view *b)
+{
+	for (int a = UMS_BA_ID; a < UMS_BA_NR; a++)
+		if (!b->arr[a] || b->alen[a] < (size_t)b->count * ums_batch_array_sizes[a])
+			return false;
+	return b->arr[UMS_BA_DATA] != NULL;
+}
+
+/*
+ * Entry i of a valid batch as the sample chunk it stands for (time_ns from the event); the
+ * data point into the batch.  Returns 0, or -1 if its bytes lie outside the data.
+ */
+static inline int ums_batch_chunk(const struct ums_batch_view *b, u32 i, u64 time_ns,
+				  struct ums_chunk *c)
+{
+	u64 start = ums_batch_get(b, UMS_BA_START, i), size = ums_batch_get(b, UMS_BA_SIZE, i);
+
+	if (start + size > b->alen[UMS_BA_DATA])
+		return -1;
+	memset(c, 0, sizeof(*c));
+	c->offset = (u32)ums_batch_get(b, UMS_BA_OFFSET, i);
+	c->sample.time_ns = time_ns;
+	c->sample.id = (u32)ums_batch_get(b, UMS_BA_ID, i);
+	c->sample.pid = b->pid;
+	c->sample.addr = b->addr + start - c->offset;
+	c->sample.seq = ums_batch_get(b, UMS_BA_SEQ, i);
+	c->sample.late_ns = ums_batch_get(b, UMS_BA_LATE, i);
+	c->sample.vtype = (u8)ums_batch_get(b, UMS_BA_VTYPE, i);
+	c->sample.flags = (u8)ums_batch_get(b, UMS_BA_FLAGS, i);
+	c->sample.data = (const u8 *)b->arr[UMS_BA_DATA] + start;
+	c->sample.len = (size_t)size;
+	return 0;
+}
 
 /* Returns 0 to go on, anything else stops decoding and is returned by the decoder. */
 typedef int (*ums_sample_fn)(const struct ums_sample *s, void *arg);

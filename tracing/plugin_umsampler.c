@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * plugin_umsampler.c - libtraceevent plugin for the umsampler:sample and umsampler:region
- * events, for `trace-cmd report` and `perf script`.
+ * plugin_umsampler.c - libtraceevent plugin for the umsampler:sample, umsampler:batch and
+ * umsampler:region events, for `trace-cmd report` and `perf script`.
  *
- * Owns: the one-line rendering of both events
+ * Owns: the rendering of the three events
  *   sample:  name=NAME pid=PID seq=SEQ value=VALUE [offset=O] [flags=F] late_ns=L
+ *   batch:   pid=PID addr=0xA count=N, then per entry a line
+ *              name=NAME seq=SEQ value=VALUE [offset=O] [flags=F] late_ns=L
  *   region:  op=OP id=ID name=NAME pid=PID addr=0xA length=N period_us=P vtype=T mode=M
  *            [reason=R]
  * with VALUE decoded from the exact data bytes by ums_render_value() (common/render.c, the
@@ -120,30 +122,92 @@ static char *plugin_value(unsigned int vtype, const u8 *data, size_t len, unsign
 	return buf;
 }
 
-/* The sample event's numeric fields, in the order of enum sample_field. */
-static const char *const sample_fields[] = { "id", "pid", "seq", "late_ns", "offset", "vtype",
-					     "flags" };
-enum sample_field { S_ID, S_PID, S_SEQ, S_LATE, S_OFFSET, S_VTYPE, S_FLAGS, S_NR };
+/* What the text of one sample shows (a sample event, or an entry of a batch event). */
+struct plugin_sample {
+	u32 id;
+	int pid;		/* shown unless with_pid is false */
+	bool with_pid;
+	u64 seq, late_ns, offset;
+	unsigned int vtype, flags;
+	const void *data;
+	size_t len;
+};
 
-static void plugin_print_sample(struct trace_seq *s, const unsigned long long *f,
-				const void *data, int len)
+static void plugin_print_one(struct trace_seq *s, const struct plugin_sample *p)
 {
-	const struct plugin_region *r = plugin_known((u32)f[S_ID]);
+	const struct plugin_region *r = plugin_known(p->id);
 	char fl[32], *val;
 
 	if (r)
 		trace_seq_printf(s, "name=%s", r->name);
 	else
-		trace_seq_printf(s, "id=%u", (unsigned int)f[S_ID]);
-	val = plugin_value((unsigned int)f[S_VTYPE], data, (size_t)len, (unsigned int)f[S_FLAGS]);
-	trace_seq_printf(s, " pid=%d seq=%llu value=%s", (int)f[S_PID], f[S_SEQ], val ? val : "?");
+		trace_seq_printf(s, "id=%u", (unsigned int)p->id);
+	if (p->with_pid)
+		trace_seq_printf(s, " pid=%d", p->pid);
+	val = plugin_value(p->vtype, p->data, p->len, p->flags);
+	trace_seq_printf(s, " seq=%llu value=%s", (unsigned long long)p->seq, val ? val : "?");
 	free(val);
-	if (f[S_OFFSET] || (r && r->length > (u64)len))
-		trace_seq_printf(s, " offset=%llu", f[S_OFFSET]);
-	if (f[S_FLAGS])
-		trace_seq_printf(s, " flags=%s",
-				 ums_flags_names(fl, sizeof(fl), (unsigned int)f[S_FLAGS], false));
-	trace_seq_printf(s, " late_ns=%llu", f[S_LATE]);
+	if (p->offset || (r && r->length > (u64)p->len))
+		trace_seq_printf(s, " offset=%llu", (unsigned long long)p->offset);
+	if (p->flags)
+		trace_seq_printf(s, " flags=%s", ums_flags_names(fl, sizeof(fl), p->flags, false));
+	trace_seq_printf(s, " late_ns=%llu", (unsigned long long)p->late_ns);
+}
+
+/* The sample event's numeric fields, in the order of enum sample_field. */
+static const char *const sample_fields[] = { "id", "pid", "seq", "late_ns", "offset", "vtype",
+					     "flags" };
+enum sample_field { S_ID, S_PID, S_SEQ, S_LATE, S_OFFSET, S_VTYPE, S_FLAGS, S_NR };
+static const char *const sample_arrays[] = { "data" };
+
+static void plugin_print_sample(struct trace_seq *s, const unsigned long long *f,
+				const void *const *arr, const int *len)
+{
+	struct plugin_sample p = {
+		.id = (u32)f[S_ID], .pid = (int)f[S_PID], .with_pid = true, .seq = f[S_SEQ],
+		.late_ns = f[S_LATE], .offset = f[S_OFFSET], .vtype = (unsigned int)f[S_VTYPE],
+		.flags = (unsigned int)f[S_FLAGS], .data = arr[0], .len = (size_t)len[0],
+	};
+
+	plugin_print_one(s, &p);
+}
+
+/* The batch event's numeric fields, in the order of enum batch_field; its arrays: decode.h. */
+static const char *const batch_fields[] = { "pid", "count", "addr" };
+enum batch_field { B_PID, B_COUNT, B_ADDR, B_NR };
+
+/* A header line, then one line per entry, as a sample event shows it (without pid). */
+static void plugin_print_batch(struct trace_seq *s, const unsigned long long *f,
+			       const void *const *arr, const int *len)
+{
+	struct ums_batch_view b = { .pid = (s32)f[B_PID], .count = (u32)f[B_COUNT],
+				    .addr = f[B_ADDR] };
+	struct plugin_sample p;
+	struct ums_chunk c;
+
+	for (int a = 0; a < UMS_BA_NR; a++) {
+		b.arr[a] = arr[a];
+		b.alen[a] = (size_t)len[a];
+	}
+	trace_seq_printf(s, "pid=%d addr=0x%llx count=%u", (int)b.pid, (unsigned long long)b.addr,
+			 (unsigned int)b.count);
+	if (!ums_batch_valid(&b)) {
+		trace_seq_puts(s, " (malformed)");
+		return;
+	}
+	for (u32 i = 0; i < b.count; i++) {
+		trace_seq_puts(s, "\n  ");
+		if (ums_batch_chunk(&b, i, 0, &c)) {
+			trace_seq_puts(s, "(malformed entry)");
+			continue;
+		}
+		p = (struct plugin_sample){
+			.id = c.sample.id, .seq = c.sample.seq, .late_ns = c.sample.late_ns,
+			.offset = c.offset, .vtype = c.sample.vtype, .flags = c.sample.flags,
+			.data = c.sample.data, .len = c.sample.len,
+		};
+		plugin_print_one(s, &p);
+	}
 }
 
 /* The region event's numeric fields, in the order of enum region_field. */
@@ -151,11 +215,13 @@ static const char *const region_fields[] = { "id", "pid", "addr", "length", "per
 					     "vtype", "mode", "op", "reason" };
 enum region_field { R_ID, R_PID, R_ADDR, R_LENGTH, R_PERIOD, R_VTYPE, R_MODE, R_OP, R_REASON,
 		    R_NR };
+static const char *const region_arrays[] = { "name" };
 
 static void plugin_print_region(struct trace_seq *s, const unsigned long long *f,
-				const void *raw, int len)
+				const void *const *arr, const int *alen)
 {
-	const char *name = raw;
+	const char *name = arr[0];
+	int len = alen[0];
 
 	if (f[R_OP] == UMS_REG_ADD || f[R_OP] == UMS_REG_SYNC || !plugin_known((u32)f[R_ID]))
 		plugin_learn((u32)f[R_ID], name, (size_t)len, (u8)f[R_VTYPE], f[R_LENGTH]);
@@ -169,28 +235,35 @@ static void plugin_print_region(struct trace_seq *s, const unsigned long long *f
 		trace_seq_printf(s, " reason=%s", ums_reason_name((unsigned int)f[R_REASON]));
 }
 
-/* An event the plugin renders: its numeric fields, its array field and its printer. */
+/* An event the plugin renders: its numeric fields, its array fields and its printer. */
 struct plugin_event {
 	const char *name;
 	const char *const *fields;
 	size_t nfields;
-	const char *array;
-	void (*print)(struct trace_seq *s, const unsigned long long *f, const void *array,
-		      int len);
+	const char *const *arrays;
+	size_t narrays;
+	void (*print)(struct trace_seq *s, const unsigned long long *f, const void *const *arr,
+		      const int *len);
 };
 
 #define PLUGIN_MAX_FIELDS	16
-_Static_assert(S_NR <= PLUGIN_MAX_FIELDS && R_NR <= PLUGIN_MAX_FIELDS, "plugin_handler's f[]");
+#define PLUGIN_MAX_ARRAYS	UMS_BA_NR
+_Static_assert(S_NR <= PLUGIN_MAX_FIELDS && R_NR <= PLUGIN_MAX_FIELDS && B_NR <= PLUGIN_MAX_FIELDS,
+	       "plugin_handler's f[]");
+
+#define PLUGIN_EVENT(n, arr)	{ #n, n##_fields, sizeof(n##_fields) / sizeof(n##_fields[0]), \
+				  arr, sizeof(arr) / sizeof(arr[0]), plugin_print_##n }
 
 static const struct plugin_event plugin_events[] = {
-	{ "sample", sample_fields, S_NR, "data", plugin_print_sample },
-	{ "region", region_fields, R_NR, "name", plugin_print_region },
+	PLUGIN_EVENT(sample, sample_arrays),
+	PLUGIN_EVENT(region, region_arrays),
+	PLUGIN_EVENT(batch, ums_batch_array_names),
 };
 
 #define PLUGIN_NEVENTS	(sizeof(plugin_events) / sizeof(plugin_events[0]))
 
 /*
- * The handler of both events (context: its struct plugin_event).  A field missing from the
+ * The handler of every event (context: its struct plugin_event).  A field missing from the
  * record's format makes it return -1 without writing to s, so that libtraceevent prints the
  * event with the kernel's own format instead.
  */
@@ -199,16 +272,19 @@ static int plugin_handler(struct trace_seq *s, struct tep_record *rec, struct te
 {
 	const struct plugin_event *pe = context;
 	unsigned long long f[PLUGIN_MAX_FIELDS];
-	const void *array;
-	int len = 0;
+	const void *arr[PLUGIN_MAX_ARRAYS];
+	int len[PLUGIN_MAX_ARRAYS];
 
 	for (size_t i = 0; i < pe->nfields; i++)
 		if (tep_get_field_val(s, ev, pe->fields[i], rec, &f[i], 0))
 			return -1;
-	array = tep_get_field_raw(s, ev, pe->array, rec, &len, 0);
-	if (!array || len < 0)
-		return -1;
-	pe->print(s, f, array, len);
+	for (size_t i = 0; i < pe->narrays; i++) {
+		len[i] = 0;
+		arr[i] = tep_get_field_raw(s, ev, pe->arrays[i], rec, &len[i], 0);
+		if (!arr[i] || len[i] < 0)
+			return -1;
+	}
+	pe->print(s, f, arr, len);
 	return 0;
 }
 

@@ -2,7 +2,7 @@
 #
 # umsampler-perf.py - perf script handler: umsampler events in perf.data -> CSV.
 #
-#   perf record -e umsampler:sample -e umsampler:region -a -o perf.data -- sleep 10
+#   perf record -e umsampler:batch -e umsampler:region -a -o perf.data -- sleep 10
 #   perf script -i perf.data -s umsampler-perf.py > samples.csv
 #
 # Owns: the perf side of `umsampler csv`; the output is byte-identical to what
@@ -23,6 +23,9 @@
 # when a short chunk ends a gap-free run; pending samples are emitted when the
 # seq of their region changes and at the end (first-chunk time order); an
 # incomplete one has its missing bytes zeroed and the partial flag set.
+# umsampler:batch entries are chunks too (their bytes from the record's data array); a
+# recording holding batch events is read from them alone (its sample events, if both were
+# enabled, repeat the same samples).
 # With UMS_CSV_VTYPE=1 in the environment a vtype column precedes value (used
 # by `umsampler plot`).
 
@@ -251,6 +254,43 @@ def raw_fields(raw, addr, seq, offset, vtype, flags):
     raise ValueError('umsampler:sample record layout not recognised')
 
 
+BATCH_ARRAYS = (('data', 'B'), ('id', 'I'), ('seq', 'Q'), ('late_ns', 'Q'), ('offset', 'I'),
+                ('start', 'H'), ('size', 'H'), ('vtype', 'B'), ('flags', 'B'))
+batch_off = None  # offset of the batch's `addr` field in the raw record (found once)
+
+
+def batch_arrays(raw, pid, count, addr):
+    """The arrays of a umsampler:batch record, as tuples (data: bytes); the struct after the
+    common fields is addr u64, pid s32, count u32, then one __data_loc u32 per array in
+    BATCH_ARRAYS order (offset | len << 16 from the record start).  The common header size
+    differs between kernels (PREEMPT_RT adds fields), so find `addr`."""
+    global batch_off
+    cands = [batch_off] if batch_off is not None else []
+    cands += [p for p in range(8, 65, 8) if p != batch_off]
+    n = len(BATCH_ARRAYS)
+    for p in cands:
+        if p + 16 + 4 * n > len(raw):
+            continue
+        if struct.unpack_from('=QiI', raw, p) != (addr, pid, count):
+            continue
+        locs = struct.unpack_from('=%dI' % n, raw, p + 16)
+        arrs, ok = {}, True
+        for (name, fmt), loc in zip(BATCH_ARRAYS, locs):
+            doff, dlen = loc & 0xffff, loc >> 16
+            size = struct.calcsize('=' + fmt)
+            if doff < p + 16 + 4 * n or doff + dlen > len(raw) or \
+               (name != 'data' and dlen < count * size):
+                ok = False
+                break
+            b = bytes(raw[doff:doff + dlen])
+            arrs[name] = b if name == 'data' else struct.unpack_from('=%d%s' % (count, fmt), b)
+        if not ok:
+            continue
+        batch_off = p
+        return arrs
+    raise ValueError('umsampler:batch record layout not recognised')
+
+
 def u(v, bits):
     return v & ((1 << bits) - 1)
 
@@ -276,6 +316,26 @@ def umsampler__sample(event_name, context, common_cpu, common_secs, common_nsecs
     events.append(('S', common_secs * 1000000000 + common_nsecs, u(id, 32), s32(pid),
                    u(addr, 64), u(seq, 64), late, u(offset, 32), u(vtype, 8), u(flags, 8),
                    payload))
+
+
+def umsampler__batch(event_name, context, common_cpu, common_secs, common_nsecs, common_pid,
+                     common_comm, common_callchain, addr, pid, count, data, id, seq, late_ns,
+                     offset, start, size, vtype, flags, perf_sample_dict):
+    # the arrays are read from raw_buf (perf may hand u8[] fields over as text)
+    raw = perf_sample_dict.get('raw_buf')
+    if raw is None:
+        raw = perf_sample_dict.get('sample', {}).get('raw_buf')
+    pid, count, addr = s32(pid), u(count, 32), u(addr, 64)
+    a = batch_arrays(raw, pid, count, addr)
+    t = common_secs * 1000000000 + common_nsecs
+    data = a['data']
+    for i in range(count):
+        start, size, off = a['start'][i], a['size'][i], a['offset'][i]
+        if start + size > len(data):
+            continue
+        events.append(('B', t, a['id'][i], pid, addr + start - off, a['seq'][i],
+                       a['late_ns'][i], off, a['vtype'][i], a['flags'][i],
+                       data[start:start + size]))
 
 
 def region_set(rid, op, name, length, hint):
@@ -304,13 +364,15 @@ def trace_unhandled(event_name, context, event_fields_dict, *args):
 
 
 def trace_end():
+    has_batch = False
     for ev in events:
         if ev[0] == 'R':
             region_set(ev[1], ev[2], ev[3], ev[4], True)
+        has_batch |= ev[0] == 'B'
     for ev in events:
         if ev[0] == 'R':
             region_set(ev[1], ev[2], ev[3], ev[4], False)
-        else:
+        elif ev[0] == 'B' or not has_batch:
             chunk(*ev[1:])
     for rid, st in sorted(pending.items(), key=lambda kv: (kv[1]['time'], kv[0])):
         emit(rid, st)

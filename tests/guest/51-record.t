@@ -1,12 +1,13 @@
 #!/usr/bin/perl
 # SPDX-License-Identifier: GPL-2.0
 #
-# 51-record.t - the recording consumers against the real module: `umsampler record`
+# 51-record.t - the recording consumers against the real module: `umsampler record --sample`
 # (trace-cmd, with sync) + `umsampler csv` give exactly the values a target wrote, with
 # names; str, f64 and a 10000-byte hex region (4 chunks) round-trip exactly; the
 # libtraceevent plugin decodes values in `trace-cmd report` and `perf script`; the perf
 # path (perf record + umsampler-perf.py) gives the same rows as the trace-cmd path for
-# the same samples; `umsampler plot` draws a non-blank PNG of the requested size; and a
+# the same samples (perf: umsampler:sample; umsampler record: umsampler:batch, the default);
+# `umsampler plot` draws a non-blank PNG of the requested size; and a
 # recording collected over the network (trace-cmd listen / record -N) decodes too.
 #
 # Environment: UMS_CLI (default build/tracing/umsampler), UMS_PLUGIN_DIR (default
@@ -37,25 +38,6 @@ system('rm', '-rf', $W);
 mkdir $W or die "mkdir $W: $!";
 system('ip link set lo up >/dev/null 2>&1');
 
-# Run a command in the background with stdout+stderr to a log; returns the pid.
-sub bg {
-	my ($log, @cmd) = @_;
-	my $pid = fork();
-	die "fork: $!" unless defined $pid;
-	if (!$pid) {
-		open(STDIN, '<', '/dev/null');
-		open(STDOUT, '>', $log) or exit 126;
-		open(STDERR, '>&', \*STDOUT) or exit 126;
-		exec(@cmd) or exit 127;
-	}
-	return $pid;
-}
-
-sub finish {
-	my ($pid) = @_;
-	waitpid($pid, 0);
-	return $? >> 8;
-}
 
 # Does process $pid have a child (running or zombie)?
 sub has_child {
@@ -63,39 +45,11 @@ sub has_child {
 	return grep { slurp($_) =~ /^\d+ \(.*\) \S (\d+) /s && $1 == $pid } glob('/proc/[0-9]*/stat');
 }
 
+# Is umsampler:EV (default batch, what umsampler record records) enabled, and tracing on?
 sub events_on {
-	return slurp("$T/events/umsampler/sample/enable") eq "1\n" &&
+	my ($ev) = @_;
+	return slurp("$T/events/umsampler/" . ($ev // 'batch') . "/enable") eq "1\n" &&
 	       slurp("$T/tracing_on") eq "1\n";
-}
-
-# CSV text -> list of hashrefs (value kept exactly as in the file)
-sub csv_rows {
-	my ($text) = @_;
-	my @l = split /\n/, $text;
-	my $h = shift @l // '';
-	return () unless $h eq 'time_ns,id,name,pid,addr,seq,late_ns,flags,value';
-	my @rows;
-	for (@l) {
-		my @f = split /,/, $_, 9;
-		push @rows, { time_ns => $f[0], id => $f[1], name => $f[2], pid => $f[3],
-			      addr => $f[4], seq => $f[5], late_ns => $f[6], flags => $f[7],
-			      value => $f[8], line => $_, notime => join(',', @f[1 .. 8]) };
-	}
-	return @rows;
-}
-
-sub run_out {
-	my (@cmd) = @_;
-	my $pid = open(my $fh, '-|');
-	die "fork: $!" unless defined $pid;
-	if (!$pid) {
-		open(STDERR, '>', '/dev/null');
-		exec(@cmd) or exit 127;
-	}
-	local $/;
-	my $s = <$fh> // '';
-	close $fh;
-	return ($s, $? >> 8);
 }
 
 # PNG width, height from the IHDR chunk
@@ -119,9 +73,13 @@ ctl($t->add_line('big', name => 'big', period_us => 250000));
 
 # ---- 1. umsampler record + csv: exact values, names, reassembly ----------------------
 
-subtest 'umsampler record + csv: exact values, names, reassembly' => sub {
-	my $rec = bg("$W/rec.log", $CLI, 'record', '-o', "$W/t.dat", '--duration', '5s');
-	ok(wait_for(\&events_on, 120), 'trace-cmd enabled the events') or diag(slurp("$W/rec.log"));
+# --sample: umsampler:sample events (section 2 checks their rendering; section 4 records
+# umsampler:batch, the default)
+subtest 'umsampler record --sample + csv: exact values, names, reassembly' => sub {
+	my $rec = bg("$W/rec.log", $CLI, 'record', '--sample', '-o', "$W/t.dat", '--duration',
+		     '5s');
+	ok(wait_for(sub { events_on('sample') }, 120), 'trace-cmd enabled the events') or
+		diag(slurp("$W/rec.log"));
 	sleep 1;	# record writes `sync` 0.2 s after it sees them enabled
 	for my $v (1 .. 20) {
 		$t->cmd("set counter $v");

@@ -4,7 +4,8 @@
 # abi.t - the facts of common/umsampler_abi.h that other files restate agree
 # with it: the perf script's value types, sizes, flag bits and chunk size; the
 # tracepoint header's __print_symbolic() lists (value types, ops, modes,
-# reasons: names in enum order); Ums.pm's chunk size; 70-fuzz.t's types.
+# reasons: names in enum order); the umsampler:batch layout that the perf script and
+# decode.h restate; Ums.pm's chunk size; 70-fuzz.t's types.
 # Every list is read from the ABI header's X-macros, so a new type, flag,
 # reason or mode that one of them misses fails here.
 use strict;
@@ -73,6 +74,34 @@ for ([ 't', 'UMS_VT_', \@vt, 'value types' ], [ '__entry->op', 'UMS_REG_', \@ops
 	my @tde = $tr =~ /^(UMS_\w+)\(UMS_TDE_\w+\)$/mg;
 	is_deeply([ sort @tde ], [ sort qw(UMS_VTYPES UMS_REGION_OPS UMS_MODES UMS_GONE_REASONS UMS_FLAGS) ],
 		  'trace header: TRACE_DEFINE_ENUM for every enum list printed (flags included)');
+}
+
+# umsampler:batch: its fields in the order the perf script reads the raw record (addr, pid,
+# count, then the arrays), the arrays' names and element sizes in umsampler-perf.py and
+# tracing/decode.h
+{
+	my ($ev) = $tr =~ /TRACE_EVENT\(batch,(.*?)\n\);/s;
+	my ($ent) = ($ev // '') =~ /TP_STRUCT__entry\((.*?)\n\t\),/s;
+	my @f = ($ent // '') =~ /__(?:field|dynamic_array)\((\w+), (\w+)/g;
+	my (@scal, @arr);
+	while (my ($ty, $nm) = splice(@f, 0, 2)) {
+		push @{ $ent =~ /__dynamic_array\(\Q$ty\E, \Q$nm\E\b/ ? \@arr : \@scal }, "$nm:$ty";
+	}
+	is("@scal", 'addr:u64 pid:s32 count:u32', 'batch event: addr, pid, count first (no padding)');
+	my %fmt = (u8 => 'B', u16 => 'H', u32 => 'I', u64 => 'Q');
+	my ($pba) = $py =~ /^BATCH_ARRAYS = \((.*?)\)\n\n/ms;
+	my @pa;
+	push @pa, "$1:$2" while ($pba // '') =~ /\('(\w+)', '(\w)'\)/g;
+	is("@pa", join(' ', map { my ($n, $t) = split /:/; "$n:$fmt{$t}" } @arr),
+	   'perf script: BATCH_ARRAYS as the trace header declares them');
+	my $dh = slurp('tracing/decode.h');
+	my ($dn) = $dh =~ /ums_batch_array_names\[UMS_BA_NR\] = \{(.*?)\}/s;
+	my ($ds) = $dh =~ /ums_batch_array_sizes\[UMS_BA_NR\] = \{(.*?)\}/s;
+	my %sz = (u8 => 1, u16 => 2, u32 => 4, u64 => 8);
+	is(join(' ', ($dn // '') =~ /"(\w+)"/g), join(' ', map { (split /:/)[0] } @arr),
+	   'decode.h: batch array names in the trace header\'s order');
+	is(join(' ', ($ds // '') =~ /(\d+)/g), join(' ', map { $sz{ (split /:/)[1] } } @arr),
+	   'decode.h: batch array element sizes');
 }
 
 # --- guest tests -------------------------------------------------------------------------

@@ -9,7 +9,9 @@
 # against the C code: float rendering on specials and random bit patterns, and the
 # CSV of a canned event stream (all types, a 10000-byte region in 4 chunks, a lost
 # chunk, a region named after its first samples, unnamed regions) with the common
-# header of a normal and of a PREEMPT_RT-like kernel.
+# header of a normal and of a PREEMPT_RT-like kernel; and umsampler:batch events: the same
+# samples as sample events and as batch events give the same CSV in both, and a stream
+# holding both is read from its batch events alone.
 use strict;
 use warnings;
 use FindBin;
@@ -77,6 +79,9 @@ def stream(path, hdr):
             m.umsampler__region('umsampler__region', None, 0, 0, 0, 0, 'x', None, rid, 1,
                                 0x1000, length, 1000, vt, 0, op, 0, name)
             continue
+        if f[0] == 'B':
+            batch(f, hdr)
+            continue
         t, rid, pid, addr, seq, late, off, vt, fl = (int(x, 16) if i == 3 else int(x)
                                                     for i, x in enumerate(f[1:10]))
         data = bytes.fromhex(f[10]) if f[10] != '-' else b''
@@ -92,6 +97,27 @@ def stream(path, hdr):
                             None, rid, pid, addr, seq, late, 0, off, vt, fl,
                             'mangled-by-perf', {'raw_buf': raw})
     m.trace_end()
+
+def batch(f, hdr):
+    # B TIME PID ADDR HEX|- ID,SEQ,LATE,OFFSET,START,SIZE,VTYPE,FLAGS...: a raw batch record
+    t, pid, addr = int(f[1]), int(f[2]), int(f[3], 16)
+    data = bytes.fromhex(f[4]) if f[4] != '-' else b''
+    ents = [[int(x) for x in e.split(',')] for e in f[5:]]
+    cols = list(zip(*ents)) if ents else [()] * 8
+    arrs = [data] + [struct.pack('=%d%s' % (len(ents), fmt), *cols[i])
+                     for i, fmt in enumerate('IQQIHHBB')]
+    order = [0, 1, 2, 3, 4, 5, 6, 7, 8]     # data id seq late_ns offset start size vtype flags
+    raw = struct.pack('=HBBi', 0, 0, 0, 7) + b'\0' * (hdr - 8)
+    raw += b'\0' * (-len(raw) % 8)
+    pos = len(raw) + 16 + 4 * len(order)
+    locs, body = [], b''
+    for i in order:
+        locs.append((pos + len(body)) | (len(arrs[i]) << 16))
+        body += arrs[i]
+    raw += struct.pack('=QiI', addr, pid, len(ents)) + struct.pack('=9I', *locs) + body
+    m.umsampler__batch('umsampler__batch', None, 0, t // 10**9, t % 10**9, 0, 'x', None,
+                       addr, pid, len(ents), 'mangled', b'', b'', b'', b'', b'', b'', b'', b'',
+                       {'raw_buf': raw})
 
 if sys.argv[1] == 'floats':
     floats(sys.argv[2])
@@ -174,6 +200,64 @@ EOF
 			close $o;
 			diag("diff build/host/decode-stream-py$hdr.csv against decode_test stream");
 		};
+	}
+
+	# 4. umsampler:batch: the same samples as sample events and as batch events (one span of
+	# five regions with a gap and an overlap, a 3000-byte region in three pieces, a region
+	# named only later) give the same CSV in decode.c and umsampler-perf.py; a recording
+	# holding both is read from the batch events alone.
+	my (@bs, @bb);
+	my @reg = ([50, 0, 3, '2a000000'], [54, 1, 1, '00'], [51, 8, 2, '3412'],
+		   [52, 16, 11, unpack('H*', "hi\0xyz")], [53, 24, 8, 'feffffffffffffff']);
+	my @pre = ('R 50 0 4 3 a', 'R 51 0 2 2 b', 'R 52 0 6 11 c', 'R 54 0 1 1 a1');
+	my $tb = 7_000_000_000;
+	for my $seq (1, 2) {
+		my $span = '00' x 32;
+		my @ents;
+		for my $r (@reg) {
+			my ($rid, $off, $vt, $hex) = @$r;
+			substr($span, 2 * $off, length $hex) = $hex;
+			my $fl = $seq == 1 ? 2 : 0;
+			push @bs, sprintf('S %d %d 200 %x %d %d 0 %d %d %s', $tb, $rid, 0x7f2000 + $off,
+					  $seq, 100 + $rid, $vt, $fl, $hex);
+			push @ents, join(',', $rid, $seq, 100 + $rid, 0, $off, length($hex) / 2, $vt, $fl);
+		}
+		push @bb, "B $tb 200 7f2000 $span @ents";
+		for (my $off = 0; $off < 3000; $off += 1024) {
+			my $n = 3000 - $off < 1024 ? 3000 - $off : 1024;
+			my $hex = join('', @big[$off .. $off + $n - 1]);
+			push @bs, "S @{[$tb + 1]} 55 200 7f3000 $seq 0 $off 0 0 $hex";
+			push @bb, sprintf('B %d 200 %x %s 55,%d,0,%d,0,%d,0,0', $tb + 1, 0x7f3000 + $off,
+					  $hex, $seq, $off, $n);
+		}
+		$tb += 10;
+	}
+	push @bs, 'R 53 0 8 8 d';
+	push @bb, 'R 53 0 8 8 d';
+	my %out;
+	for my $v ([bs => [@pre, @bs]], [bb => [@pre, @bb]], [both => [@pre, @bs, @bb]]) {
+		open(my $bf, '>', "build/host/decode-$v->[0].txt") or die $!;
+		print $bf "$_\n" for @{ $v->[1] };
+		close $bf;
+	}
+	$out{bs} = `$bin stream build/host/decode-bs.txt`;
+	$out{bb} = `$bin stream build/host/decode-bb.txt`;
+	is($?, 0, 'decode.c batch stream');
+	my @brows = split /\n/, $out{bb};
+	is(scalar @brows, 1 + 2 * 6, 'batch stream: one row per region sample') or diag($out{bb});
+	ok($out{bb} eq $out{bs}, 'decode.c: batch events give the rows of the sample events') or
+		diag("sample:\n$out{bs}batch:\n$out{bb}");
+	like($out{bb}, qr/^7000000000,53,d,200,0x7f2018,1,153,changed,-2$/m,
+	     'batch entry: address from start, named by a later region event');
+	like($out{bb}, qr/^7000000000,52,c,200,0x7f2010,1,152,changed,"hi"$/m, 'batch: str entry');
+	like($out{bb}, qr/^7000000001,55,,200,0x7f3000,1,0,,\Q@{[substr($bighex, 0, 6000)]}\E$/m,
+	     'batch: 3000-byte region from three one-entry pieces');
+	for my $hdr (8, 12) {
+		for my $v (qw(bb both)) {
+			my $p = `$py build/host/decode_helper.py stream build/host/decode-$v.txt $hdr`;
+			ok($? == 0 && $p eq $out{bb}, "umsampler-perf.py: $v stream == decode.c batch " .
+			   "rows (header $hdr)") or diag($p);
+		}
 	}
 }
 

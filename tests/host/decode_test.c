@@ -6,7 +6,7 @@
  *
  * Owns: checks of the value text of every type as the plugin and the CSV writer produce it, the
  * chunk reassembler (complete, unnamed, lost chunk, seq change, end of stream order), CSV
- * quoting and flags; and two helper modes for decode.t's cross-checks with umsampler-perf.py:
+ * quoting and flags, the plugin's sample and batch text; and two helper modes for decode.t's cross-checks with umsampler-perf.py:
  *   decode_test                   unit checks, one "ok - ..." / "not ok - ..." line each
  *   decode_test floats N SEED     "f32|f64 BITS TEXT" lines (specials + N random of each)
  *   decode_test stream FILE       CSV of a canned event stream (see decode.t for the format)
@@ -335,6 +335,59 @@ static void plugin_print(const char *format, const u8 *data, int size, const cha
 	"\tfield:s32 pid;\toffset:12;\tsize:4;\tsigned:1;\n" \
 	"\tfield:u64 seq;\toffset:16;\tsize:8;\tsigned:0;\n"
 
+/* A batch of two entries (u32 id 5 named by a region event, str id 6 not) rendered. */
+static void test_plugin_batch(void)
+{
+	static const char fmt[] = "name: batch\nID: 778\nformat:\n"
+		"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
+		"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
+		"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
+		"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
+		"\tfield:u64 addr;\toffset:8;\tsize:8;\tsigned:0;\n"
+		"\tfield:s32 pid;\toffset:16;\tsize:4;\tsigned:1;\n"
+		"\tfield:u32 count;\toffset:20;\tsize:4;\tsigned:0;\n"
+		"\tfield:__data_loc u8[] data;\toffset:24;\tsize:4;\tsigned:0;\n"
+		"\tfield:__data_loc u32[] id;\toffset:28;\tsize:4;\tsigned:0;\n"
+		"\tfield:__data_loc u64[] seq;\toffset:32;\tsize:4;\tsigned:0;\n"
+		"\tfield:__data_loc u64[] late_ns;\toffset:36;\tsize:4;\tsigned:0;\n"
+		"\tfield:__data_loc u32[] offset;\toffset:40;\tsize:4;\tsigned:0;\n"
+		"\tfield:__data_loc u16[] start;\toffset:44;\tsize:4;\tsigned:0;\n"
+		"\tfield:__data_loc u16[] size;\toffset:48;\tsize:4;\tsigned:0;\n"
+		"\tfield:__data_loc u8[] vtype;\toffset:52;\tsize:4;\tsigned:0;\n"
+		"\tfield:__data_loc u8[] flags;\toffset:56;\tsize:4;\tsigned:0;\n\n"
+		"print fmt: \"kernel pid=%d\", REC->pid\n";
+	/* data: u32 42 at 0, 4 zero bytes (gap), "hi\0" at 8 */
+	static const u8 bytes[11] = { 42, 0, 0, 0, 0, 0, 0, 0, 'h', 'i', 0 };
+	const u32 ids[2] = { 5, 6 }, offs[2] = { 0, 0 };
+	const u64 seqs[2] = { 9, 1 }, lates[2] = { 3, 4 };
+	const u16 starts[2] = { 0, 8 }, sizes[2] = { 4, 3 };
+	const u8 vts[2] = { UMS_VT_U32, UMS_VT_STR }, fls[2] = { 0, UMS_F_CHANGED };
+	const void *src[UMS_BA_NR] = { bytes, ids, seqs, lates, offs, starts, sizes, vts, fls };
+	const size_t len[UMS_BA_NR] = { 11, 8, 16, 16, 8, 4, 4, 2, 2 };
+	u8 d[256] = { 0 };
+	u16 type = 778;
+	u32 pos = 60, count = 2, loc;
+	u64 addr = 0x7f0000;
+	s32 pid = 1234;
+
+	memcpy(d, &type, 2);
+	memcpy(d + 8, &addr, 8);
+	memcpy(d + 16, &pid, 4);
+	memcpy(d + 20, &count, 4);
+	for (int a = 0; a < UMS_BA_NR; a++) {
+		loc = pos | (u32)len[a] << 16;
+		memcpy(d + 24 + 4 * a, &loc, 4);
+		memcpy(d + pos, src[a], len[a]);
+		pos += len[a];
+	}
+	plugin_learn(5, "counter", 8, UMS_VT_U32, 4);
+	plugin_print(fmt, d, (int)pos, "pid=1234 addr=0x7f0000 count=2\n"
+		     "  name=counter seq=9 value=42 late_ns=3\n"
+		     "  id=6 seq=1 value=\"hi\" flags=changed late_ns=4",
+		     "plugin renders a batch, one line per entry");
+	plugin_forget_all();
+}
+
 static void test_plugin_handlers(void)
 {
 	static const char full[] = FMT_HEAD
@@ -365,6 +418,7 @@ static void test_plugin_handlers(void)
 		     "plugin renders a sample");
 	plugin_print(old, d, 24, "kernel id=5 seq=9",
 		     "plugin: a missing field falls back to the kernel's format");
+	test_plugin_batch();
 }
 
 /* ---- helper modes ---- */
@@ -413,9 +467,68 @@ static void floats(long n, unsigned long seed)
 }
 
 /*
+ * A batch line "B TIME PID ADDR HEXDATA|- ENTRY..." (ENTRY: ID,SEQ,LATE,OFFSET,START,SIZE,
+ * VTYPE,FLAGS) fed as the chunks of its entries, through the arrays a record holds.
+ */
+static int stream_batch(struct ums_reassembler *a, const char *line)
+{
+	static u8 data[65536], arrs[UMS_BA_NR][UMS_BATCH_MAX_ENTS * 8 * 4];
+	unsigned long long e[8];
+	struct ums_batch_view b;
+	struct ums_chunk ch;
+	char hex[2 * sizeof(data) + 1];
+	u64 t, addr;
+	int pos = 0, ret;
+	size_t n, i;
+	u32 k;
+
+	memset(&b, 0, sizeof(b));
+	if (sscanf(line, "B %" SCNu64 " %" SCNd32 " %" SCNx64 " %131072s %n", &t, &b.pid, &addr,
+		   hex, &pos) != 4)
+		return 2;
+	b.addr = addr;
+	n = strcmp(hex, "-") ? strlen(hex) / 2 : 0;
+	for (i = 0; i < n; i++)
+		if (sscanf(hex + 2 * i, "%2hhx", &data[i]) != 1)
+			return 2;
+	line += pos;
+	while (sscanf(line, "%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu %n", &e[0], &e[1], &e[2],
+		      &e[3], &e[4], &e[5], &e[6], &e[7], &pos) == 8) {
+		static const int order[8] = { UMS_BA_ID, UMS_BA_SEQ, UMS_BA_LATE, UMS_BA_OFFSET,
+					      UMS_BA_START, UMS_BA_SIZE, UMS_BA_VTYPE,
+					      UMS_BA_FLAGS };
+
+		for (k = 0; k < 8; k++) {
+			int ar = order[k];
+			size_t sz = ums_batch_array_sizes[ar];
+
+			memcpy(arrs[ar] + b.count * sz, &e[k], sz);	/* little-endian host */
+			b.alen[ar] += sz;
+		}
+		b.count++;
+		line += pos;
+	}
+	b.arr[UMS_BA_DATA] = data;
+	b.alen[UMS_BA_DATA] = n;
+	for (k = UMS_BA_ID; k < UMS_BA_NR; k++)
+		b.arr[k] = arrs[k];
+	if (!ums_batch_valid(&b))
+		return 2;
+	for (k = 0; k < b.count; k++) {
+		if (ums_batch_chunk(&b, k, t, &ch))
+			return 2;
+		ret = ums_reassembler_chunk(a, &ch);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
  * Canned stream, one event per line:
  *   R ID OP LENGTH VTYPE NAME
  *   S TIME ID PID ADDR SEQ LATE OFFSET VTYPE FLAGS HEXDATA|-
+ *   B TIME PID ADDR HEXDATA|- ENTRY...		(see stream_batch())
  */
 static int stream(const char *path)
 {
@@ -484,6 +597,8 @@ static int stream(const char *path)
 			ch.sample.data = data;
 			ch.sample.len = n;
 			ret = ums_reassembler_chunk(a, &ch);
+		} else if (line[0] == 'B') {
+			ret = stream_batch(a, line);
 		}
 	}
 	if (!ret)

@@ -234,7 +234,7 @@ sub _wr { return wr($_[0], $_[1]) }
 # 'events/umsampler/sample/filter', ...), optionally appending; 1 on success.
 sub trace_write { my ($f, $v, $append) = @_; return wr("$TRACE/$f", $v, $append) }
 
-# Enable umsampler events (names: 'region', 'sample'); optional filter per event:
+# Enable umsampler events (names: 'region', 'sample', 'batch'); optional filter per event:
 # trace_on(region => undef, sample => 'id == 3'). Clears the buffer. Returns 1 on success.
 sub trace_on {
 	my (%ev) = @_;
@@ -250,7 +250,7 @@ sub trace_on {
 
 # Disable all umsampler events (and their filters) and clear the buffer.
 sub trace_off {
-	for my $e (qw(region sample)) {
+	for my $e (qw(region sample batch)) {
 		my $d = "$TRACE/events/umsampler/$e";
 		next unless -d $d;
 		_wr("$d/enable", '0');
@@ -415,6 +415,64 @@ sub run_cli {
 	my $se = <$err> // '';
 	waitpid($pid, 0);
 	return ($? >> 8, $so, $se);
+}
+
+# --- background commands and CSV rows (the recording tests 14-batch.t, 51-record.t) ---
+
+push @EXPORT, qw(bg finish run_out csv_rows);
+
+# Run CMD... in the background, stdin /dev/null, stdout+stderr to LOG; returns the pid.
+sub bg {
+	my ($log, @cmd) = @_;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if (!$pid) {
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>', $log) or exit 126;
+		open(STDERR, '>&', \*STDOUT) or exit 126;
+		exec(@cmd) or exit 127;
+	}
+	return $pid;
+}
+
+# Wait for a bg() pid; returns its exit status.
+sub finish {
+	my ($pid) = @_;
+	waitpid($pid, 0);
+	return $? >> 8;
+}
+
+# Run CMD... with stderr to /dev/null; returns (stdout, exit status).
+sub run_out {
+	my (@cmd) = @_;
+	my $pid = open(my $fh, '-|');
+	die "fork: $!" unless defined $pid;
+	if (!$pid) {
+		open(STDERR, '>', '/dev/null');
+		exec(@cmd) or exit 127;
+	}
+	local $/;
+	my $s = <$fh> // '';
+	close $fh;
+	return ($s, $? >> 8);
+}
+
+# `umsampler csv` text -> list of hashrefs: the columns (value kept exactly as in the file),
+# line, notime (every column but time_ns) and key ("id/seq"); () without the header.
+sub csv_rows {
+	my ($text) = @_;
+	my @l = split /\n/, $text;
+	my $h = shift @l // '';
+	return () unless $h eq 'time_ns,id,name,pid,addr,seq,late_ns,flags,value';
+	my @rows;
+	for (@l) {
+		my @f = split /,/, $_, 9;
+		push @rows, { time_ns => $f[0], id => $f[1], name => $f[2], pid => $f[3],
+			      addr => $f[4], seq => $f[5], late_ns => $f[6], flags => $f[7],
+			      value => $f[8], line => $_, notime => join(',', @f[1 .. 8]),
+			      key => "$f[1]/$f[5]" };
+	}
+	return @rows;
 }
 
 # --- END-block cleanup of a guest test --------------------------------------
