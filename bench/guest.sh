@@ -23,7 +23,7 @@ BIN=${UMSBENCH:?UMSBENCH not set}
 RAW=$OUT/raw.txt
 : >"$RAW"
 FAILS=0
-ALL="ums-trace ums-snap floor pvr procmem ptrace"
+ALL="ums-trace ums-snap ums-mirror-trace ums-mirror-snap floor pvr procmem ptrace"
 
 case "$MODE" in
 quick)  REPS=3; D=300;  B=150; W=100 ;;
@@ -119,7 +119,7 @@ quick)
 	# (events off) and pvr. No max-rate search, no sweeps (medium/full).
 	sweep quick "$ALL" 1 "1 64" 8 1000
 	sweep quick "ums-trace+fifo pvr+fifo" 1 64 8 1000
-	sweep quick "ums-snap pvr" 1 64 8 100
+	sweep quick "ums-snap ums-mirror-snap pvr" 1 64 8 100
 	;;
 medium | full | extra)
 	[ "$MODE" = extra ] || sweep R "$ALL" 1 "1 16 64 1024" 8 1000
@@ -144,7 +144,7 @@ medium | full | extra)
 	# Throughput rather than wake-up punctuality: at P=10 ms a late wake-up
 	# of a few ms (host scheduling of the vCPU threads under TCG) is not a
 	# missed period. Kernel contenders and pvr only.
-	for c in ums-snap ums-trace ums-snap+fifo pvr; do
+	for c in ums-snap ums-trace ums-mirror-snap ums-snap+fifo pvr; do
 		maxrate "$c" 64 16384 "$D" 4 10000 maxrate10
 	done
 	# Where the sampler's time goes: perf over the whole guest, ums-snap at R=1024.

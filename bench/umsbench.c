@@ -14,7 +14,9 @@
  * Usage: umsbench -c CONTENDER -T targets -R regions -L len -P period_us
  *                 [-d window_ms] [-b baseline_ms] [-w warmup_ms] [-k module.ko]
  *                 [-x extra text appended to the RESULT line] [-F]
- * CONTENDER: ums-trace ums-snap floor pvr procmem ptrace
+ * CONTENDER: ums-trace ums-snap floor ums-mirror-trace ums-mirror-snap pvr procmem ptrace
+ *    (ums-mirror-*: the regions are added with `mirror`: copied in the hrtimer, in
+ *    hard irq, which the sampler's schedstat does not see: compare machine_ns)
  * -S US: paced targets: sleep US microseconds after each iteration (used for
  *    many targets, where T busy loops on one CPU would starve everything).
  * -F: run the sampler SCHED_FIFO at priority 1: umsampler with its sched_fifo
@@ -100,6 +102,7 @@ static int cpu_tgt, cpu_smp, ncpu;
 static pid_t tpids[MAX_T];
 static pid_t helper = -1, reader = -1, spinners[MAX_CPU];
 static int fifo;
+static int mirror;	/* ums-mirror-*: regions added with `mirror` (hard-irq copies) */
 
 static void set_fifo(pid_t pid)
 {
@@ -633,8 +636,10 @@ static void ums_add_all(void)
 		die("open control: %s", strerror(errno));
 	for (k = 0; k < T; k++) {
 		for (r = 0; r < R; r++) {
-			len += snprintf(buf + len, cap - len, "add pid=%d addr=0x%" PRIx64 " len=%d period_us=%d\n",
-					tpids[k], S->t[k].base + (uint64_t)r * L, L, P);
+			len += snprintf(buf + len, cap - len,
+					"add pid=%d addr=0x%" PRIx64 " len=%d period_us=%d%s\n",
+					tpids[k], S->t[k].base + (uint64_t)r * L, L, P,
+					mirror ? " mirror" : "");
 			if (++lines == 2000 || (k == T - 1 && r == R - 1)) {
 				if (write(fd, buf, len) != (ssize_t)len) {
 					char why[256];
@@ -716,12 +721,15 @@ int main(int argc, char **argv)
 	}
 	if (T < 1 || T > MAX_T || R < 1 || L < 8 || L % 8 || P < 100 || win_ms < 10)
 		usage();
-	is_ums = !strcmp(cont, "ums-trace") || !strcmp(cont, "ums-snap") || !strcmp(cont, "floor");
+	mirror = !strcmp(cont, "ums-mirror-trace") || !strcmp(cont, "ums-mirror-snap");
+	is_ums = !strcmp(cont, "ums-trace") || !strcmp(cont, "ums-snap") || !strcmp(cont, "floor") ||
+		 mirror;
 	if (!is_ums && strcmp(cont, "pvr") && strcmp(cont, "procmem") && strcmp(cont, "ptrace"))
 		usage();
 	if (is_ums && !ko)
 		die("-k umsampler.ko required for %s", cont);
-	trace = !strcmp(cont, "ums-trace") || !strcmp(cont, "floor");
+	trace = !strcmp(cont, "ums-trace") || !strcmp(cont, "floor") ||
+		!strcmp(cont, "ums-mirror-trace");
 	floor_ = !strcmp(cont, "floor");
 	setrlimit(RLIMIT_NOFILE, &rl);
 	ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
