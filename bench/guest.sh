@@ -23,7 +23,7 @@ BIN=${UMSBENCH:?UMSBENCH not set}
 RAW=$OUT/raw.txt
 : >"$RAW"
 FAILS=0
-ALL="ums-trace ums-snap ums-mirror-trace ums-mirror-snap floor pvr procmem ptrace"
+ALL="ums-trace ums-snap ums-mirror-trace ums-mirror-snap ums-batch floor pvr procmem ptrace"
 
 case "$MODE" in
 quick)  REPS=3; D=300;  B=150; W=100 ;;

@@ -40,7 +40,7 @@ while (<$rf>) {
 close $rf;
 die "report.pl: no results in $rawf\n" unless @res;
 
-my @CONT = qw(ums-trace ums-snap ums-mirror-trace ums-mirror-snap floor pvr procmem ptrace ums-trace+fifo ums-snap+fifo pvr+fifo);
+my @CONT = qw(ums-trace ums-snap ums-mirror-trace ums-mirror-snap ums-batch floor pvr procmem ptrace ums-trace+fifo ums-snap+fifo pvr+fifo);
 my %LABEL = ('ums-trace' => 'umsampler, events recorded', 'ums-snap' => 'umsampler, events off',
 	'floor' => 'floor (debug_floor, recorded)', pvr => 'process_vm_readv poller',
 	procmem => '/proc/PID/mem poller', ptrace => 'ptrace poller',
@@ -304,6 +304,10 @@ for my $c (qw(ums-trace ums-snap ums-mirror-trace ums-mirror-snap)) {
 		my @h = ratio('p50', 'ums-mirror-trace', 'ums-trace', $pt->[0]);
 		push @H, [ "lateness p50 ums-mirror-trace ÷ ums-trace (thread path), P=1 ms, R=$pt->[1] (≤ 0.50)", fm3(@h), verdict($h[0], ($h[0] // 9) <= 0.5) ];
 	}
+	for my $m (['cps', 'schedstat'], ['mcps', 'whole machine']) {
+		my @a = ratio($m->[0], 'ums-batch', 'pvr', $pt64);
+		push @H, [ "CPU/region-sample ($m->[1]) recorded with batching (ums-batch) ÷ pvr, R=64 (≤ 0.10)", fm3(@a), verdict($a[0], ($a[0] // 9) <= 0.1) ];
+	}
 	{
 		my @a = metric("ums-mirror-snap,$pt64f", 'ach');
 		push @H, [ 'ums-mirror-snap holds 10 kHz × 64 regions (achieved ≥ 99 %)', @a ? fm3(@a) . ' %' : '–', verdict($a[0], ($a[0] // 0) >= 99) ];
@@ -374,6 +378,7 @@ $md .= "## Method\n\n"
 	. "- Contenders, all sampling every region every P on absolute, period-aligned CLOCK_MONOTONIC deadlines, skipping whole periods when late:\n"
 	. "  - `ums-trace`: umsampler, `umsampler:sample` enabled and recorded by a reader draining `per_cpu/cpu*/trace_pipe_raw` (16 MiB/CPU buffer, polled every 5 ms, pinned with the targets on CPU 0 at nice -20; the event is enabled before the regions are added — enabling it patches kernel text, which makes TCG flush its translations and stalls the guest for tens of ms — and the reader keeps the events it drains during the window) — its CPU is reported separately (\"recorder\") and its interference shows in the slowdown.\n"
 	. "  - `ums-snap`: umsampler, events off (debugfs snapshot only).\n"
+	. "  - `ums-batch`: the thread path like `ums-trace`, recorded through `umsampler:batch` (one event per span instead of one per region) by the same reader.\n"
 	. "  - `ums-mirror-trace`, `ums-mirror-snap`: the same with the regions added with `mirror`: copied in the hrtimer callback in hard irq from notifier-guarded page frames (no thread wake-up, no mm switch). Hard-irq time is charged to whatever task the interrupt hit, so the schedstat column undercounts it: the machine column is the one to compare.\n"
 	. "  - `floor`: umsampler with `debug_floor=1` (no target, no mmap lock, no page lookups: copies from a kernel buffer), events enabled and recorded like `ums-trace`.\n"
 	. "  - `pvr`: one process, `clock_nanosleep(TIMER_ABSTIME)`, one `process_vm_readv` per target per period with R iovecs into a 16 MiB in-memory ring.\n"
@@ -384,8 +389,7 @@ $md .= "## Method\n\n"
 	. "- CPU per region-sample: the sampler task's `sum_exec_runtime` (`/proc/PID/schedstat`, the same source for the kthread and the pollers, "
 	. "includes wake-up and sleep) over the window ÷ region-samples taken. The module's own `cpu_ns` (time inside sampling passes) and `attach_ns` (its part spent taking and releasing the targets' mmap locks: the attach % column) are reported too.\n"
 	. "- Machine ns per region-sample (\"machine\"): what the contender costs the whole machine, hard-irq time included (schedstat cannot see it: Debian's kernels lack IRQ_TIME_ACCOUNTING, so an interrupt's time is charged to whichever task it interrupted). "
-	. "A SCHED_IDLE spinner runs on every CPU for the whole point and counts its loops. Against the baseline window (targets running, no sampler): per CPU, (1 − window loop rate ÷ baseline loop rate) × window × the share of that CPU the spinner had in the baseline (its own schedstat then: ~1 on the sampler's CPU, ~0 on the targets' busy CPU), "
-	. "plus the targets' lost work rate × the CPU share they had in the baseline; summed, ÷ region-samples. Signed, so noise averages out over repetitions. It also counts what a contender makes others pay (mm switches, cache and TLB misses, host-side effects of TCG), so it is an upper bound of its own CPU.\n"
+	. "A SCHED_IDLE spinner runs on every CPU for the whole point and counts its loops; its speed (loops per ns of its own CPU time) is calibrated in the baseline window (targets running, no sampler). In the window each spinner should get its CPU minus what the workload uses there (all of the sampler's CPU; on the targets' CPU what they left in the baseline); what its loops fall short of that is lost CPU time, plus the targets' lost work rate × the CPU share they had in the baseline; summed, ÷ region-samples. Signed, so noise averages out over repetitions. It also counts what a contender makes others pay (mm switches, cache and TLB misses, host-side effects of TCG), so it is an upper bound of its own CPU.\n"
 	. "- Achieved: region-samples taken ÷ requested (window ÷ P × T × R). umsampler: `stats` samples; pollers: their own count.\n"
 	. "- Lateness: completion time of a region's copy minus its deadline (umsampler's `late_ns` definition) — umsampler: every recorded event's `late_ns` "
 	. "(ums-trace, floor) or `stats` late_p99_ns/late_max_ns (ums-snap: since insmod, p99 up to 19 % high, no p50); pollers: measured after each syscall.\n"
@@ -415,7 +419,7 @@ for my $s (@sets) {
 		my @inp = metric($k, 'inpass');
 		$md .= '| ' . join(' | ', $g->{contender}, @$g{qw(T R L P)}, scalar @{ $grp{$k} }, fm3(metric($k, 'cps')), fm3(metric($k, 'mcps')), fm3(metric($k, 'ach')),
 			fm3(metric($k, 'p50')), fm3(metric($k, 'p99')), fm3(metric($k, 'pmax')), fm3(metric($k, 'slow')),
-			$g->{contender} =~ /^(ums-trace|floor)/ ? fm3(metric($k, 'rec')) : '–',
+			$g->{contender} =~ /^(ums-trace|ums-mirror-trace|ums-batch|floor)/ ? fm3(metric($k, 'rec')) : '–',
 			@inp ? fmt($inp[0]) . ' (' . fmt($att[0], 0) . ' %)' : '–') . " |\n";
 	}
 	$md .= "\n";

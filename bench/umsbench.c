@@ -14,9 +14,11 @@
  * Usage: umsbench -c CONTENDER -T targets -R regions -L len -P period_us
  *                 [-d window_ms] [-b baseline_ms] [-w warmup_ms] [-k module.ko]
  *                 [-x extra text appended to the RESULT line] [-F]
- * CONTENDER: ums-trace ums-snap floor ums-mirror-trace ums-mirror-snap pvr procmem ptrace
+ * CONTENDER: ums-trace ums-snap floor ums-mirror-trace ums-mirror-snap ums-batch pvr procmem
+ *    ptrace
  *    (ums-mirror-*: the regions are added with `mirror`: copied in the hrtimer, in
  *    hard irq, which the sampler's schedstat does not see: compare machine_ns)
+ *    ums-batch: the thread path recorded through umsampler:batch (one event per span)
  * -S US: paced targets: sleep US microseconds after each iteration (used for
  *    many targets, where T busy loops on one CPU would starve everything).
  * -F: run the sampler SCHED_FIFO at priority 1: umsampler with its sched_fifo
@@ -103,6 +105,7 @@ static pid_t tpids[MAX_T];
 static pid_t helper = -1, reader = -1, spinners[MAX_CPU];
 static int fifo;
 static int mirror;	/* ums-mirror-*: regions added with `mirror` (hard-irq copies) */
+static const char *evname = "sample";	/* the event recorded: sample, or batch (ums-batch) */
 
 static void set_fifo(pid_t pid)
 {
@@ -323,25 +326,29 @@ static void spin_read(uint64_t *v)
 }
 
 /*
- * CPU ns the machine lost in the window: on each CPU, the spinner's loop rate
- * against its baseline, times the share of that CPU it had in the baseline
- * (its schedstat time then: ~1 on the sampler's CPU, ~0 where the targets
- * spin; hard-irq time in the baseline is only the tick); plus the work rate
- * the targets lost, times the CPU share they had in the baseline. Signed:
- * noise averages out over repetitions instead of biasing up.
+ * CPU ns the machine lost in the window. On each CPU: the spinner's speed
+ * (loops per ns of its own CPU time) is calibrated in the baseline; in the
+ * window it should have had the CPU minus what the workload uses there (all
+ * of the sampler's CPU; on the targets' CPU, what they left in the baseline),
+ * and the loops it made say how much it got. Plus the work rate the targets
+ * lost, times the CPU share they had in the baseline. A disturbed baseline
+ * (a kworker) lowers the spinner's loops and its CPU time alike, so the
+ * speed stays right. Signed: noise averages out over repetitions.
  */
-static double machine_lost_ns(const uint64_t (*loops)[MAX_CPU], const double *share,
-			      double base_s, double win_s, double rate_b, double rate_s,
-			      double tgt_share)
+static double machine_lost_ns(const uint64_t (*loops)[MAX_CPU], const double *spin_ns,
+			      double win_s, double rate_b, double rate_s, double tgt_share)
 {
-	double lost = 0, rb, rw;
+	double lost = 0, speed, avail;
 	int c;
 
 	for (c = 0; c < ncpu; c++) {
-		rb = (double)(loops[1][c] - loops[0][c]) / base_s;
-		rw = (double)(loops[3][c] - loops[2][c]) / win_s;
-		if (rb > 0)
-			lost += (1 - rw / rb) * win_s * 1e9 * share[c];
+		if (loops[1][c] <= loops[0][c] || spin_ns[c] <= 0)
+			continue;	/* never ran in the baseline: the targets' busy CPU */
+		speed = (double)(loops[1][c] - loops[0][c]) / spin_ns[c];
+		avail = c == cpu_tgt ? 1 - tgt_share : 1;
+		if (avail < 0)
+			avail = 0;
+		lost += avail * win_s * 1e9 - (double)(loops[3][c] - loops[2][c]) / speed;
 	}
 	if (rate_b > 0)
 		lost += (1 - rate_s / rate_b) * win_s * 1e9 * tgt_share;
@@ -486,6 +493,32 @@ static void poller_main(void)
 
 /* --- tracefs reader: drains per_cpu/cpu*\/trace_pipe_raw, keeps late_ns of umsampler:sample --- */
 static int ev_id, off_late, off_offset;
+/* ums-batch: umsampler:batch instead of umsampler:sample (count, and __data_loc arrays) */
+static int batch, off_count;
+
+/* One umsampler:batch event: its entries whose offset is 0 are region-samples. */
+static void parse_batch(const uint8_t *d, uint32_t len)
+{
+	uint32_t count, dl_late, dl_off, i, o;
+	uint64_t late;
+
+	memcpy(&count, d + off_count, 4);
+	memcpy(&dl_late, d + off_late, 4);
+	memcpy(&dl_off, d + off_offset, 4);
+	if ((dl_late & 0xffff) + (uint64_t)count * 8 > len ||
+	    (dl_off & 0xffff) + (uint64_t)count * 4 > len)
+		return;
+	for (i = 0; i < count; i++) {
+		memcpy(&o, d + (dl_off & 0xffff) + 4 * i, 4);
+		if (o)
+			continue;
+		memcpy(&late, d + (dl_late & 0xffff) + 8 * i, 8);
+		S->ev_samples++;
+		S->rhist[hbucket(late)]++;
+		if (late > S->rlate_max)
+			S->rlate_max = late;
+	}
+}
 
 static int fmt_field(const char *fmt, const char *name)
 {
@@ -548,6 +581,10 @@ static void parse_page(const uint8_t *pg, size_t n)
 			if (type != ev_id || !S->measuring)
 				continue;
 			S->ev++;
+			if (batch) {
+				parse_batch(d, len);
+				continue;
+			}
 			memcpy(&off, d + off_offset, 4);
 			if (off)
 				continue;
@@ -696,7 +733,8 @@ int main(int argc, char **argv)
 	uint64_t w0, w1, cpu0 = 0, cpu1 = 0, tk0 = 0, tk1 = 0, t0, t1, wb0, wb1, tb0, tb1;
 	uint64_t s0 = 0, s1 = 0, m0 = 0, m1 = 0, rc0 = 0, rc1 = 0, ucpu = 0, uatt = 0, uspan = 0;
 	uint64_t lost0 = 0, lost1 = 0, p50 = 0, p99 = 0, pmax = 0, setup_ns;
-	double win_s, req, rate_b, rate_s, share[MAX_CPU], base_s, tgt_share, mach_ns;
+	double win_s, req, rate_b, rate_s, share[MAX_CPU], spin_ns[MAX_CPU], base_s, tgt_share;
+	double mach_ns;
 	uint64_t loops[4][MAX_CPU], sc0[MAX_CPU], tc0;
 	char stats0[2048], stats1[2048], cmd[512], b[512];
 	pid_t smp_pid;
@@ -722,14 +760,16 @@ int main(int argc, char **argv)
 	if (T < 1 || T > MAX_T || R < 1 || L < 8 || L % 8 || P < 100 || win_ms < 10)
 		usage();
 	mirror = !strcmp(cont, "ums-mirror-trace") || !strcmp(cont, "ums-mirror-snap");
+	batch = !strcmp(cont, "ums-batch");
+	evname = batch ? "batch" : "sample";
 	is_ums = !strcmp(cont, "ums-trace") || !strcmp(cont, "ums-snap") || !strcmp(cont, "floor") ||
-		 mirror;
+		 mirror || batch;
 	if (!is_ums && strcmp(cont, "pvr") && strcmp(cont, "procmem") && strcmp(cont, "ptrace"))
 		usage();
 	if (is_ums && !ko)
 		die("-k umsampler.ko required for %s", cont);
 	trace = !strcmp(cont, "ums-trace") || !strcmp(cont, "floor") ||
-		!strcmp(cont, "ums-mirror-trace");
+		!strcmp(cont, "ums-mirror-trace") || batch;
 	floor_ = !strcmp(cont, "floor");
 	setrlimit(RLIMIT_NOFILE, &rl);
 	ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -779,8 +819,10 @@ int main(int argc, char **argv)
 	wb1 = work_sum();
 	tb1 = now_ns();
 	base_s = (double)(tb1 - tb0) / 1e9;
-	for (k = 0; k < ncpu; k++)
-		share[k] = (double)(spin_cpu(k) - sc0[k]) / (base_s * 1e9);
+	for (k = 0; k < ncpu; k++) {
+		spin_ns[k] = (double)(spin_cpu(k) - sc0[k]);
+		share[k] = spin_ns[k] / (base_s * 1e9);
+	}
 	tgt_share = (double)(tgt_cpu_sum() - tc0) / (base_s * 1e9);
 
 	/* start the contender */
@@ -793,13 +835,17 @@ int main(int argc, char **argv)
 		if (trace) {
 			char fmt[8192];
 
-			if (!rd_file(TRC "/events/umsampler/sample/id", b, sizeof(b)))
-				die("no umsampler:sample event in tracefs");
+			snprintf(cmd, sizeof(cmd), TRC "/events/umsampler/%s/id", evname);
+			if (!rd_file(cmd, b, sizeof(b)))
+				die("no umsampler:%s event in tracefs", evname);
 			ev_id = atoi(b);
-			if (!rd_file(TRC "/events/umsampler/sample/format", fmt, sizeof(fmt)))
+			snprintf(cmd, sizeof(cmd), TRC "/events/umsampler/%s/format", evname);
+			if (!rd_file(cmd, fmt, sizeof(fmt)))
 				die("no event format");
 			off_late = fmt_field(fmt, "late_ns");
 			off_offset = fmt_field(fmt, "offset");
+			if (batch)
+				off_count = fmt_field(fmt, "count");
 			wr_file(TRC "/tracing_on", "1");
 			wr_file(TRC "/events/enable", "0");
 			/* 16 MiB per CPU; left in place (resizing costs ~0.5 s per point under TCG) */
@@ -815,8 +861,9 @@ int main(int argc, char **argv)
 			 * TCG drop its translated code, stalling the guest for tens of ms.
 			 * The reader keeps only events it drains during the window.
 			 */
-			if (wr_file(TRC "/events/umsampler/sample/enable", "1"))
-				die("cannot enable umsampler:sample");
+			snprintf(cmd, sizeof(cmd), TRC "/events/umsampler/%s/enable", evname);
+			if (wr_file(cmd, "1"))
+				die("cannot enable umsampler:%s", evname);
 		}
 		ums_add_all();
 	} else {
@@ -875,8 +922,10 @@ int main(int argc, char **argv)
 	}
 
 	/* stop (the event first: the reader exits once the buffer stays empty) */
-	if (trace)
-		wr_file(TRC "/events/umsampler/sample/enable", "0");
+	if (trace) {
+		snprintf(cmd, sizeof(cmd), TRC "/events/umsampler/%s/enable", evname);
+		wr_file(cmd, "0");
+	}
 	S->stop = 1;
 	if (helper > 0) {
 		if (waitpid(helper, &st, 0) != helper || !WIFEXITED(st) || WEXITSTATUS(st))
@@ -903,7 +952,7 @@ int main(int argc, char **argv)
 	req = win_s * 1e6 / P * T * R;
 	rate_b = (double)(wb1 - wb0) / ((double)(tb1 - tb0) / 1e9);
 	rate_s = (double)(w1 - w0) / win_s;
-	mach_ns = machine_lost_ns(loops, share, base_s, win_s, rate_b, rate_s, tgt_share);
+	mach_ns = machine_lost_ns(loops, spin_ns, win_s, rate_b, rate_s, tgt_share);
 	if (trace) {
 		p50 = hpct(S->rhist, 0.50);
 		p99 = hpct(S->rhist, 0.99);
