@@ -101,8 +101,8 @@ subtest 'add --mirror' => sub {
 	ok(wait_for(sub { ((region_by_name('mir_u8') // {})->{path} // '') eq 'mirror' }, 20),
 	   'add --mirror: samples taken by the mirror (regions PATH=mirror)');
 	ctl("del name=mir_u8\n");
-	# big: 10000 bytes, over the default mirror_budget (4096)
-	($st, $so, $se) = run('add', $pid, 'big', '--mirror', '--name', 'mir_big');
+	# v_big: 10000 bytes, over the default mirror_budget (4096)
+	($st, $so, $se) = run('add', $pid, 'v_big', '--mirror', '--name', 'mir_big');
 	is($st, 1, 'add --mirror over mirror_budget: exit 1');
 	like($se, qr/exceeds mirror_budget/, 'add --mirror over mirror_budget: the kernel says why');
 	ok(!region_by_name('mir_big'), 'add --mirror over mirror_budget: nothing added');
