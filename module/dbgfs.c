@@ -53,23 +53,49 @@ static DEFINE_MUTEX(dbgfs_err_lock);
 static char dbgfs_last_err[192];
 
 /*
+ * The errno's name without its sign: "%pe" gives it when the kernel has
+ * CONFIG_SYMBOLIC_ERRNAME (Debian's do); otherwise only the number, so the
+ * errnos a control write can fail with are named here.
+ */
+static const char *dbgfs_errname(int err, char *buf, size_t size)
+{
+	if (IS_ENABLED(CONFIG_SYMBOLIC_ERRNAME)) {
+		snprintf(buf, size, "%pe", ERR_PTR(err));
+		return buf + 1;
+	}
+	switch (err) {
+	case -EINVAL: return "EINVAL";
+	case -ESRCH: return "ESRCH";
+	case -EFAULT: return "EFAULT";
+	case -E2BIG: return "E2BIG";
+	case -ENOSPC: return "ENOSPC";
+	case -EEXIST: return "EEXIST";
+	case -ENOENT: return "ENOENT";
+	case -EPERM: return "EPERM";
+	case -ENOMEM: return "ENOMEM";
+	case -EINTR: return "EINTR";
+	case -EOPNOTSUPP: return "EOPNOTSUPP";
+	default: return "error";
+	}
+}
+
+/*
  * Record why a control write failed, as "ENAME: reason (errno)": kept for
  * reads of the control file and logged (rate-limited).
  */
 static __printf(2, 3) void dbgfs_fail(int err, const char *fmt, ...)
 {
-	char name[24], msg[UMS_PERR_MSG];
+	char buf[24], msg[UMS_PERR_MSG];
+	const char *name = dbgfs_errname(err, buf, sizeof(buf));
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* "%pe" is "-EINVAL" (CONFIG_SYMBOLIC_ERRNAME) or "-22"; the name goes without its sign. */
-	snprintf(name, sizeof(name), "%pe", ERR_PTR(err));
 	mutex_lock(&dbgfs_err_lock);
-	snprintf(dbgfs_last_err, sizeof(dbgfs_last_err), "%s: %s (%d)", name + 1, msg, err);
+	snprintf(dbgfs_last_err, sizeof(dbgfs_last_err), "%s: %s (%d)", name, msg, err);
 	mutex_unlock(&dbgfs_err_lock);
-	pr_info_ratelimited("control: %s: %s\n", name + 1, msg);
+	pr_info_ratelimited("control: %s: %s\n", name, msg);
 }
 
 static ssize_t dbgfs_control_write(struct file *file, const char __user *ubuf, size_t count,
