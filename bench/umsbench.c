@@ -720,6 +720,18 @@ static void cleanup(void)
 		}
 }
 
+/* A child running fn(k) (which never returns); the parent gets its pid. */
+static pid_t fork_child(void (*fn)(int), int k)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid)
+		fn(k);
+	return pid;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: umsbench -c ums-trace|ums-snap|floor|pvr|procmem|ptrace -T N -R N -L N -P us "
@@ -785,11 +797,7 @@ int main(int argc, char **argv)
 	setup_ns = now_ns();
 
 	for (k = 0; k < T; k++) {
-		tpids[k] = fork();
-		if (tpids[k] < 0)
-			die("fork: %s", strerror(errno));
-		if (!tpids[k])
-			target_main(k);
+		tpids[k] = fork_child(target_main, k);
 		S->t[k].pid = tpids[k];
 	}
 	for (k = 0; S->ready < T; k++) {
@@ -798,13 +806,8 @@ int main(int argc, char **argv)
 		sleep_ms(1);
 	}
 
-	for (k = 0; k < ncpu; k++) {
-		spinners[k] = fork();
-		if (spinners[k] < 0)
-			die("fork: %s", strerror(errno));
-		if (!spinners[k])
-			spinner_main(k);
-	}
+	for (k = 0; k < ncpu; k++)
+		spinners[k] = fork_child(spinner_main, k);
 
 	/* baseline work rate, no sampler */
 	sleep_ms(warm_ms / 2);

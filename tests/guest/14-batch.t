@@ -19,12 +19,7 @@ use Test::More;
 use Time::HiRes qw(sleep);
 use Ums;
 
-$SIG{__WARN__} = sub { warn @_ unless $_[0] =~ /^Hexadecimal number > 0xffffffff non-portable/ };
-
-my $root = "$FindBin::Bin/../..";
-my $CLI = $ENV{UMS_CLI} // "$root/build/tracing/umsampler";
-my $PLUGDIR = $ENV{UMS_PLUGIN_DIR} // "$root/build/tracing";
-my $PERFPY = "$root/tracing/umsampler-perf.py";
+my ($CLI, $PLUGDIR, $PERFPY) = tool_paths();
 my $T = '/sys/kernel/tracing';
 my $W = '/tmp/ums14';
 
@@ -190,7 +185,26 @@ SKIP: {
 			diag(join("\n", map { "B: $_->{line}\nA: " . $x{ $_->{key} } }
 				  @diff[0 .. ($#diff < 3 ? $#diff : 3)]));
 	}
-	sub workload {
+	# During workload(): `umsampler record @flags` records $rev into $W/$dat while
+# perf records $pev into $W/$pdat; returns (umsampler csv of $dat, the perf
+# script's CSV of $pdat).
+sub record_both {
+	my ($rev, $dat, $pev, $pdat, @flags) = @_;
+	my $perf = perf_start($W, "perf-$pev.log", $pev, "$W/$pdat");
+	ok($perf, "perf record ($pev) running") or diag(slurp("$W/perf-$pev.log"));
+	my $rec = bg("$W/rec-$rev.log", $CLI, 'record', @flags, '-o', "$W/$dat", '--duration', '4s');
+	ok(wait_for(sub { on($rev) }, 120), "umsampler record @flags enabled $rev");
+	sleep 1;
+	workload();
+	is(finish($rec), 0, "umsampler record @flags ($rev)") or diag(slurp("$W/rec-$rev.log"));
+	perf_stop($W, $perf) if $perf;
+	my ($tcsv) = run_out($CLI, 'csv', "$W/$dat");
+	my ($pcsv, $prc) = run_out('perf', 'script', '-i', "$W/$pdat", '-s', $PERFPY);
+	is($prc, 0, "perf script on the $pev perf.data");
+	return ($tcsv, $pcsv);
+}
+
+sub workload {
 		for my $v (1 .. 8) {
 			$t->cmd("set counter $v");
 			$t->cmd("set f64 $v.25");
@@ -204,21 +218,7 @@ SKIP: {
 	SKIP: {
 		skip 'perf not installed', 10 unless $have_perf;
 		# (a) trace-cmd records batch, perf records sample events of the same samples
-		my $perf = bg("$W/perf.log", 'perf', 'record', '-e', 'umsampler:sample', '-e',
-			      'umsampler:region', '-a', '-o', "$W/ps.data", '--', 'sh', '-c',
-			      "touch $W/perf.on; while [ -e $W/perf.on ]; do sleep 0.1; done");
-		ok(wait_for(sub { -e "$W/perf.on" }, 300), 'perf record (sample) running') or
-			diag(slurp("$W/perf.log"));
-		my $rec = bg("$W/rec.log", $CLI, 'record', '-o', "$W/b.dat", '--duration', '4s');
-		ok(wait_for(sub { on('batch') }, 120), 'umsampler record enabled batch');
-		sleep 1;
-		workload();
-		is(finish($rec), 0, 'umsampler record (batch)') or diag(slurp("$W/rec.log"));
-		unlink("$W/perf.on");
-		finish($perf);
-		my ($bcsv) = run_out($CLI, 'csv', "$W/b.dat");
-		my ($pcsv, $prc) = run_out('perf', 'script', '-i', "$W/ps.data", '-s', $PERFPY);
-		is($prc, 0, 'perf script on the sample perf.data');
+		my ($bcsv, $pcsv) = record_both('batch', 'b.dat', 'sample', 'ps.data');
 		same_rows($pcsv, $bcsv, 'trace-cmd batch vs perf sample');
 		my @cnt = grep { $_->{name} eq 'counter' } csv_rows($bcsv);
 		my %cv = map { ((split /,/, $_->{notime})[-1] => 1) } @cnt;
@@ -239,21 +239,8 @@ SKIP: {
 		}
 
 		# (b) trace-cmd records sample events (--sample), perf records batch
-		$perf = bg("$W/perf2.log", 'perf', 'record', '-e', 'umsampler:batch', '-e',
-			   'umsampler:region', '-a', '-o', "$W/pb.data", '--', 'sh', '-c',
-			   "touch $W/perf.on; while [ -e $W/perf.on ]; do sleep 0.1; done");
-		ok(wait_for(sub { -e "$W/perf.on" }, 300), 'perf record (batch) running') or
-			diag(slurp("$W/perf2.log"));
-		$rec = bg("$W/rec2.log", $CLI, 'record', '--sample', '-o', "$W/s.dat", '--duration', '4s');
-		ok(wait_for(sub { on('sample') }, 120), 'umsampler record --sample enabled sample');
-		sleep 1;
-		workload();
-		is(finish($rec), 0, 'umsampler record --sample') or diag(slurp("$W/rec2.log"));
-		unlink("$W/perf.on");
-		finish($perf);
-		my ($scsv) = run_out($CLI, 'csv', "$W/s.dat");
-		($pcsv, $prc) = run_out('perf', 'script', '-i', "$W/pb.data", '-s', $PERFPY);
-		is($prc, 0, 'perf script on the batch perf.data');
+		my $scsv;
+		($scsv, $pcsv) = record_both('sample', 's.dat', 'batch', 'pb.data', '--sample');
 		same_rows($scsv, $pcsv, 'trace-cmd sample vs perf batch');
 		my ($ucsv) = run_out($CLI, 'csv', "$W/pb.data");
 		ok($ucsv eq $pcsv && length $pcsv, 'umsampler csv of the batch perf.data == perf script');

@@ -22,10 +22,7 @@ use Time::HiRes qw(sleep time);
 use Test::More;
 use Ums;
 
-my $root = "$FindBin::Bin/../..";
-my $CLI = $ENV{UMS_CLI} // "$root/build/tracing/umsampler";
-my $PLUGDIR = $ENV{UMS_PLUGIN_DIR} // "$root/build/tracing";
-my $PERFPY = "$root/tracing/umsampler-perf.py";
+my ($CLI, $PLUGDIR, $PERFPY) = tool_paths();
 my $T = '/sys/kernel/tracing';
 my $W = '/tmp/ums51';
 
@@ -164,13 +161,9 @@ subtest 'plot' => sub { SKIP: {
 
 subtest 'perf: same rows as trace-cmd, plugin in perf script' => sub { SKIP: {
 	skip 'perf not installed', 9 unless $have_perf;
-	# perf runs its workload once the events are enabled: the workload marks that, and
-	# lasts until the test removes the mark
-	my $perf = bg("$W/perf.log", 'perf', 'record', '-e', 'umsampler:sample', '-e',
-		      'umsampler:region', '-a', '-o', "$W/p.data", '--', 'sh', '-c',
-		      "touch $W/perf.on; while [ -e $W/perf.on ]; do sleep 0.1; done");
-	ok(wait_for(sub { -e "$W/perf.on" }, 300), 'perf record running') or
-		diag(slurp("$W/perf.log"));
+	# perf runs its workload once the events are enabled (perf_start: until perf_stop)
+	my $perf = perf_start($W, 'perf.log', 'sample', "$W/p.data");
+	ok($perf, 'perf record running') or diag(slurp("$W/perf.log"));
 	my $rec2 = bg("$W/rec2.log", $CLI, 'record', '-o', "$W/c.dat", '--duration', '4s');
 	ok(wait_for(\&events_on, 120), 'trace-cmd running alongside');
 	sleep 1;
@@ -181,8 +174,7 @@ subtest 'perf: same rows as trace-cmd, plugin in perf script' => sub { SKIP: {
 	$t->cmd('set f64 0.3');
 	$t->cmd('set str perf, too');
 	is(finish($rec2), 0, 'umsampler record');
-	unlink("$W/perf.on");
-	finish($perf);
+	perf_stop($W, $perf) if $perf;
 	ok(-s "$W/p.data", 'perf.data written') or diag(slurp("$W/perf.log"));
 
 	my ($pcsv, $prc) = run_out('perf', 'script', '-i', "$W/p.data", '-s', $PERFPY);

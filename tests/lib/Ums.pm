@@ -16,6 +16,7 @@
 package Ums;
 
 use strict;
+use Cwd ();
 use warnings;
 no warnings 'portable';	# hex() of 64-bit addresses
 use Errno;
@@ -419,7 +420,7 @@ sub run_cli {
 
 # --- background commands and CSV rows (the recording tests 14-batch.t, 51-record.t) ---
 
-push @EXPORT, qw(bg finish run_out csv_rows);
+push @EXPORT, qw(bg finish run_out csv_rows perf_start perf_stop tool_paths);
 
 # Run CMD... in the background, stdin /dev/null, stdout+stderr to LOG; returns the pid.
 sub bg {
@@ -440,6 +441,33 @@ sub finish {
 	my ($pid) = @_;
 	waitpid($pid, 0);
 	return $? >> 8;
+}
+
+# The tools under test: the CLI, the plugin's directory and the perf script
+# ($UMS_CLI, $UMS_PLUGIN_DIR override the first two; default: build/tracing).
+sub tool_paths {
+	my $root = Cwd::abs_path(__FILE__) =~ s{/tests/lib/Ums\.pm$}{}r;
+	return ($ENV{UMS_CLI} // "$root/build/tracing/umsampler",
+		$ENV{UMS_PLUGIN_DIR} // "$root/build/tracing", "$root/tracing/umsampler-perf.py");
+}
+
+# `perf record -e umsampler:EVENT -e umsampler:region -a -o $data` in the
+# background, its log in $dir/$log; perf's workload marks $dir/perf.on once
+# the events are enabled and lasts until perf_stop() removes the mark.
+# Returns perf's pid once the mark is there, or undef (the log has why).
+sub perf_start {
+	my ($dir, $log, $event, $data) = @_;
+	my $pid = bg("$dir/$log", 'perf', 'record', '-e', "umsampler:$event", '-e',
+		     'umsampler:region', '-a', '-o', $data, '--', 'sh', '-c',
+		     "touch $dir/perf.on; while [ -e $dir/perf.on ]; do sleep 0.1; done");
+	return wait_for(sub { -e "$dir/perf.on" }, 300) ? $pid : undef;
+}
+
+# End a perf_start() recording: remove the mark, wait for perf; its exit status.
+sub perf_stop {
+	my ($dir, $pid) = @_;
+	unlink("$dir/perf.on");
+	return finish($pid);
 }
 
 # Run CMD... with stderr to /dev/null; returns (stdout, exit status).
