@@ -21,6 +21,7 @@ OUT=${UMS_RESULTS:-/results}
 KO=${UMS_KO:?UMS_KO not set}
 BIN=${UMSBENCH:?UMSBENCH not set}
 RAW=$OUT/raw.txt
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : >"$RAW"
 FAILS=0
 ALL="ums-trace ums-snap ums-mirror-trace ums-mirror-snap ums-batch floor pvr procmem ptrace"
@@ -162,6 +163,15 @@ medium | full | extra)
 				--percentage relative -g caller,0.5,callee --percent-limit 5 --sort sym 2>/dev/null |
 				grep -v '^$' | head -n 120 >"$OUT/profile-$c-callers.txt" || true
 		done
+	fi
+	# The mirror clock runs in hard irq with interrupts off, where perf's
+	# cpu-clock cannot sample: ftrace's function_graph times its callees.
+	if [ -w /sys/kernel/tracing/set_graph_function ]; then
+		echo "== profile ums-mirror-snap R=64 P=100us (function_graph of the mirror clock)"
+		PROFILE_OUT="$OUT/profile-ums-mirror.txt" "$BIN" -c ums-mirror-snap -T 1 -R 64 -L 8 -P 100 \
+			-d 2000 -b 200 -w 300 -k "$KO" -H "$HERE/mirror-profile.sh" \
+			-x "set=profile rep=1" >>"$RAW" 2>"$OUT/.err" ||
+			echo "profile ums-mirror failed: $(cat "$OUT/.err")"
 	fi
 	;;
 esac

@@ -17,8 +17,12 @@
  * CONTENDER: ums-trace ums-snap floor ums-mirror-trace ums-mirror-snap ums-batch pvr procmem
  *    ptrace
  *    (ums-mirror-*: the regions are added with `mirror`: copied in the hrtimer, in
- *    hard irq, which the sampler's schedstat does not see: compare machine_ns)
+ *    hard irq, which the sampler's schedstat does not see: their cpu_ns adds
+ *    the mirror clock's own account of its callbacks (stats mirror_cpu_ns,
+ *    also printed as irq_ns); machine_ns sees the interrupts' entry and exit too)
  *    ums-batch: the thread path recorded through umsampler:batch (one event per span)
+ * -H CMD: run "CMD start" after the warm-up and "CMD stop" after the window
+ *    (bench/guest.sh: the function_graph profile of the mirror clock).
  * -S US: paced targets: sleep US microseconds after each iteration (used for
  *    many targets, where T busy loops on one CPU would starve everything).
  * -F: run the sampler SCHED_FIFO at priority 1: umsampler with its sched_fifo
@@ -104,6 +108,7 @@ static int cpu_tgt, cpu_smp, ncpu;
 static pid_t tpids[MAX_T];
 static pid_t helper = -1, reader = -1, spinners[MAX_CPU];
 static int fifo;
+static const char *hook;	/* -H CMD: "CMD start" after the warm-up, "CMD stop" after the window */
 static int mirror;	/* ums-mirror-*: regions added with `mirror` (hard-irq copies) */
 static const char *evname = "sample";	/* the event recorded: sample, or batch (ums-batch) */
 
@@ -699,6 +704,15 @@ static void sh(const char *cmd)
 		die("'%s' failed", cmd);
 }
 
+/* Run "CMD ARG" (-H: the profile hooks around the window). */
+static void sh_arg(const char *cmd, const char *arg)
+{
+	char b[4096];
+
+	snprintf(b, sizeof(b), "%s %s", cmd, arg);
+	sh(b);
+}
+
 static void cleanup(void)
 {
 	int k;
@@ -735,7 +749,7 @@ static pid_t fork_child(void (*fn)(int), int k)
 static void usage(void)
 {
 	fprintf(stderr, "usage: umsbench -c ums-trace|ums-snap|floor|pvr|procmem|ptrace -T N -R N -L N -P us "
-			"[-d win_ms] [-b base_ms] [-w warm_ms] [-k umsampler.ko] [-x text] [-F] [-S pace_us]\n");
+			"[-d win_ms] [-b base_ms] [-w warm_ms] [-k umsampler.ko] [-x text] [-F] [-S pace_us] [-H cmd]\n");
 	exit(2);
 }
 
@@ -743,7 +757,8 @@ int main(int argc, char **argv)
 {
 	int o, k, is_ums, trace, floor_, st;
 	uint64_t w0, w1, cpu0 = 0, cpu1 = 0, tk0 = 0, tk1 = 0, t0, t1, wb0, wb1, tb0, tb1;
-	uint64_t s0 = 0, s1 = 0, m0 = 0, m1 = 0, rc0 = 0, rc1 = 0, ucpu = 0, uatt = 0, uspan = 0;
+	uint64_t s0 = 0, s1 = 0, m0 = 0, m1 = 0, rc0 = 0, rc1 = 0, ucpu = 0, uatt = 0, uspan = 0,
+		 uirq = 0;
 	uint64_t lost0 = 0, lost1 = 0, p50 = 0, p99 = 0, pmax = 0, setup_ns;
 	double win_s, req, rate_b, rate_s, share[MAX_CPU], spin_ns[MAX_CPU], base_s, tgt_share;
 	double mach_ns;
@@ -752,7 +767,7 @@ int main(int argc, char **argv)
 	pid_t smp_pid;
 	struct rlimit rl = { 65536, 65536 };
 
-	while ((o = getopt(argc, argv, "c:T:R:L:P:d:b:w:k:x:FS:")) != -1) {
+	while ((o = getopt(argc, argv, "c:T:R:L:P:d:b:w:k:x:FS:H:")) != -1) {
 		switch (o) {
 		case 'c': cont = optarg; break;
 		case 'T': T = atoi(optarg); break;
@@ -766,6 +781,7 @@ int main(int argc, char **argv)
 		case 'x': extra = optarg; break;
 		case 'F': fifo = 1; break;
 		case 'S': pace_us = atoi(optarg); break;
+		case 'H': hook = optarg; break;
 		default: usage();
 		}
 	}
@@ -880,6 +896,8 @@ int main(int argc, char **argv)
 	}
 	setup_ns = now_ns() - setup_ns;
 	sleep_ms(warm_ms);
+	if (hook)
+		sh_arg(hook, "start");
 
 	/* window */
 	if (trace) {
@@ -911,6 +929,8 @@ int main(int argc, char **argv)
 	s1 = S->samples;
 	m1 = S->missed;
 	S->measuring = 0;
+	if (hook)
+		sh_arg(hook, "stop");
 	if (is_ums && !rd_file(DBG "/stats", stats1, sizeof(stats1)))
 		die("read stats");
 	if (trace) {
@@ -946,6 +966,8 @@ int main(int argc, char **argv)
 		ucpu = stat_get(stats1, "cpu_ns") - stat_get(stats0, "cpu_ns");
 		uatt = stat_get(stats1, "attach_ns") - stat_get(stats0, "attach_ns");
 		uspan = stat_get(stats1, "spans") - stat_get(stats0, "spans");
+		/* the mirror clock's own account of its hard-irq time (schedstat misses it) */
+		uirq = stat_get(stats1, "mirror_cpu_ns") - stat_get(stats0, "mirror_cpu_ns");
 		wr_file(DBG "/control", "clear\n");
 		sh("rmmod umsampler");
 	}
@@ -960,6 +982,9 @@ int main(int argc, char **argv)
 		p50 = hpct(S->rhist, 0.50);
 		p99 = hpct(S->rhist, 0.99);
 		pmax = S->rlate_max;
+	} else if (is_ums && mirror) {
+		p99 = stat_get(stats1, "mirror_late_p99_ns");
+		pmax = stat_get(stats1, "mirror_late_max_ns");
 	} else if (is_ums) {
 		p99 = stat_get(stats1, "late_p99_ns");
 		pmax = stat_get(stats1, "late_max_ns");
@@ -978,13 +1003,14 @@ int main(int argc, char **argv)
 	       " rate_base=%.0f rate_samp=%.0f slowdown_pct=%.3f ums_cpu_ns=%" PRIu64
 	       " ums_attach_ns=%" PRIu64 " ums_spans=%" PRIu64 " rec_cpu_ns=%" PRIu64 " events=%" PRIu64
 	       " ev_samples=%" PRIu64 " ev_lost=%" PRIu64 " setup_ms=%.0f pace_us=%d"
-	       " machine_ns=%.0f machine_per_sample_ns=%.1f spin_share=%.3f,%.3f tgt_share=%.3f %s\n",
-	       cont, fifo ? "+fifo" : "", T, R, L, P, ncpu, win_s, req, s1 - s0, m1 - m0, cpu1 - cpu0, tk1 - tk0,
-	       (double)(cpu1 - cpu0) / (double)(s1 - s0),
+	       " machine_ns=%.0f machine_per_sample_ns=%.1f spin_share=%.3f,%.3f tgt_share=%.3f"
+	       " irq_ns=%" PRIu64 " %s\n",
+	       cont, fifo ? "+fifo" : "", T, R, L, P, ncpu, win_s, req, s1 - s0, m1 - m0,
+	       cpu1 - cpu0 + uirq, tk1 - tk0, (double)(cpu1 - cpu0 + uirq) / (double)(s1 - s0),
 	       (is_ums && !trace) ? "NA" : (snprintf(b, sizeof(b), "%" PRIu64, p50), b),
 	       p99, pmax, rate_b, rate_s, rate_b > 0 ? (rate_b - rate_s) * 100.0 / rate_b : 0.0,
 	       ucpu, uatt, uspan, rc1 - rc0, S->ev, S->ev_samples, lost1 - lost0,
 	       (double)setup_ns / 1e6, pace_us, mach_ns, mach_ns / (double)(s1 - s0), share[0],
-	       ncpu > 1 ? share[1] : 0.0, tgt_share, extra);
+	       ncpu > 1 ? share[1] : 0.0, tgt_share, uirq, extra);
 	return 0;
 }

@@ -310,7 +310,8 @@ static const struct dbgfs_stat dbgfs_stats_tail[] = {
 	DBGFS_STAT(targets_gone), DBGFS_STAT(cpu_ns), DBGFS_STAT(attach_ns), DBGFS_STAT(spans),
 	DBGFS_STAT(busy), DBGFS_STAT(poisoned),
 	DBGFS_MSTAT(samples), DBGFS_MSTAT(bytes), DBGFS_MSTAT(emitted), DBGFS_MSTAT(missed),
-	DBGFS_MSTAT(builds), DBGFS_MSTAT(handbacks), DBGFS_MSTAT(late_max_ns),
+	DBGFS_MSTAT(expiries), DBGFS_MSTAT(cpu_ns), DBGFS_MSTAT(builds), DBGFS_MSTAT(handbacks),
+	DBGFS_MSTAT(late_max_ns),
 };
 
 static void dbgfs_stats_print(struct seq_file *m, const struct dbgfs_stat *st, size_t n)

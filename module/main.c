@@ -94,6 +94,7 @@ static int __init ums_init(void)
 {
 	int err;
 
+	ums_mirror_init();
 	err = umsd_start();
 	if (err)
 		return err;
@@ -120,6 +121,7 @@ static void __exit ums_exit(void)
 	umsd_stop();
 	/* Mirrors kick the (stopped) thread until ums_destroy_all() removed them. */
 	ums_destroy_all();
+	ums_mirror_exit();
 	umsd_release();
 }
 

@@ -21,21 +21,33 @@
  *    the range started since the build's mmu_interval_read_begin(), and the
  *    invalidate callback clears it (under @lock) before the kernel frees,
  *    moves or remaps any of those pages;
- *  - an hrtimer (HRTIMER_MODE_ABS_HARD: hard irq, on PREEMPT_RT too) that
- *    fires at the region's deadlines while `on`.
+ *  - a place (@node) on the clock's list while it is on.
  *
- * Lock: ums_mirror.lock (raw spinlock, taken in hard irq by the timer, with
- * irqs off elsewhere) protects `on`, `seq` (the notifier's sequence via
- * mmu_interval_set_seq()/mmu_interval_read_retry()) and, while `on`, the
- * region's sampler-owned fields: deadline, the latch's write side and slots,
- * the per-region counters, path. Nothing sleeps under it.
+ * The clock (ums_mirror_clock) is one hrtimer for all mirrors
+ * (HRTIMER_MODE_ABS_HARD: hard irq, on PREEMPT_RT too). Each expiry takes
+ * every due mirrored region in one callback and re-arms at the earliest
+ * deadline left: R regions due at one deadline (deadlines are aligned to the
+ * period) cost one interrupt, not R.
+ *
+ * Locks, outer first:
+ *  - ums_mirror_clock.lock (raw spinlock) protects the clock's list, its
+ *    `next` and the mirrors' @node. The callback holds it for its whole walk,
+ *    so a mirror taken off the list (ums_mirror_suspend()) is no longer
+ *    referenced by the callback once the lock is released.
+ *  - ums_mirror.lock (raw spinlock, taken in hard irq by the callback, with
+ *    irqs off elsewhere) protects `on`, `seq` (the notifier's sequence via
+ *    mmu_interval_set_seq()/mmu_interval_read_retry()) and, while `on`, the
+ *    region's sampler-owned fields: deadline, the latch's write side and
+ *    slots, the per-region counters, path. The invalidate callback takes
+ *    only this one. Nothing sleeps under either.
  *
  * Who samples a mirrored region (exactly one writer at any time):
- *  - `on` true: the hrtimer. The thread skips the region (ums_mirror_on()).
+ *  - `on` true: the clock. The thread skips the region (ums_mirror_on()).
  *  - `on` false: the sampler thread, as any other region. Only the thread
  *    sets `on` (ums_mirror_build(), after one of its own samples found every
- *    byte readable), and only after hrtimer_cancel(), so the timer is never
- *    running or queued when the thread hands the region to it.
+ *    byte readable); the callback reads the region only under the mirror's
+ *    lock with `on` true, so once `on` is cleared under that lock the region
+ *    is the thread's alone.
  *  - The timer hands the region back (clears `on`, kicks the thread) instead
  *    of sampling whenever it cannot do the thread's job exactly: sampling is
  *    paused, the target exited, exec'd, changed credentials or became
@@ -52,8 +64,8 @@
  *
  * Bounded interrupt time: a region's len must fit in the mirror_budget
  * module parameter, and so must the sum of all mirrored regions' lengths
- * (their timers may all expire in one interrupt: deadlines are aligned to
- * the period). An add over either gets E2BIG (this region alone) or ENOSPC
+ * (they may all be due in one expiry: deadlines are aligned to the
+ * period); each region is at least a byte, so the walk is bounded too. An add over either gets E2BIG (this region alone) or ENOSPC
  * (the sum), with a message. A kernel without CONFIG_MMU_NOTIFIER (the
  * debug kernel's tinyconfig) refuses `mirror` with EOPNOTSUPP.
  */
@@ -79,17 +91,18 @@
 /**
  * struct ums_mirror - a region's notifier-guarded view of its pages
  * @notifier:	over the region's pages; its own mmgrab() of the mm
- * @timer:	fires at the region's deadlines while @on (hard irq)
+ * @node:	[clock lock] on ums_mirror_clock.list while on (or until the
+ *		callback or ums_mirror_suspend() notices it is off)
  * @lock:	see the top of the file
  * @region:	the owning region (outlives the mirror)
  * @start:	page-aligned user address of pages[0]
  * @nr_pages:	pages in the range
- * @on:		[lock] pages[] valid, the timer samples the region
+ * @on:		[lock] pages[] valid, the clock samples the region
  * @pages:	[@on] page frames of the range, no reference held
  */
 struct ums_mirror {
 	struct mmu_interval_notifier notifier;
-	struct hrtimer timer;
+	struct list_head node;
 	raw_spinlock_t lock;
 	struct ums_region *region;
 	unsigned long start;
@@ -101,6 +114,28 @@ struct ums_mirror {
 struct ums_mirror_stats ums_mirror_stats;
 
 #ifdef CONFIG_MMU_NOTIFIER
+
+/**
+ * struct ums_mirror_clock - the one hrtimer of all mirrors
+ * @timer:	ABS_HARD; started only by the sampler thread (after
+ *		hrtimer_cancel(), so never while queued or running), re-armed
+ *		only by its own callback
+ * @lock:	protects @list, @next and every mirror's node (see the top)
+ * @list:	the mirrors that are on (and some just turned off)
+ * @next:	[lock] expiry the timer is armed for, U64_MAX if not armed
+ */
+struct ums_mirror_clock {
+	struct hrtimer timer;
+	raw_spinlock_t lock;
+	struct list_head list;
+	u64 next;
+};
+
+static struct ums_mirror_clock ums_mirror_clock = {
+	.lock = __RAW_SPIN_LOCK_UNLOCKED(ums_mirror_clock.lock),
+	.list = LIST_HEAD_INIT(ums_mirror_clock.list),
+	.next = U64_MAX,
+};
 
 /* Bytes of all existing mirrors (prepared or linked regions); ums_ctl_lock. */
 static unsigned long ums_mirror_reserved;
@@ -121,15 +156,6 @@ static u64 ums_mirror_hist_count(unsigned int b)
 u64 ums_mirror_late_p99(void)
 {
 	return ums_hist_p99(ums_mirror_hist_count);
-}
-
-static void ums_mirror_account_late(u64 late)
-{
-	s64 old = atomic64_read(&ums_mirror_stats.late_max_ns);
-
-	atomic64_inc(&ums_mirror_late_hist[ums_hist_bucket(late)]);
-	while ((u64)old < late && !atomic64_try_cmpxchg(&ums_mirror_stats.late_max_ns, &old, late))
-		;
 }
 
 /*
@@ -202,52 +228,129 @@ static bool ums_mirror_copy(struct ums_mirror *m, struct ums_region *r, u8 *dst)
 	return true;
 }
 
-/* The hrtimer: take the due sample of a mirrored region, in hard irq. */
-static enum hrtimer_restart ums_mirror_fire(struct hrtimer *timer)
-{
-	struct ums_mirror *m = container_of(timer, struct ums_mirror, timer);
-	enum hrtimer_restart ret = HRTIMER_NORESTART;
-	struct ums_region *r = m->region;
-	u64 now = ktime_get_ns(), late, skipped;
-	bool kick = false;
+/*
+ * What one expiry's walk did, added to ums_mirror_stats once at its end:
+ * a handful of atomics per expiry, not per region-sample. The lateness
+ * histogram is counted in runs of one bucket (the regions of one deadline
+ * are late by about the same).
+ */
+struct ums_mirror_walk {
+	const struct ums_target *target;	/* the last target checked ... */
+	bool ok;				/* ... and whether the thread would sample it */
+	u64 samples, bytes, emitted, missed, late_max;
+	unsigned int bucket, run;		/* lateness bucket, samples in it */
+};
 
-	raw_spin_lock(&m->lock);
-	if (!m->on)
-		goto out;
-	if (r->deadline > now) {
-		hrtimer_set_expires(timer, ns_to_ktime(r->deadline));
-		ret = HRTIMER_RESTART;
-		goto out;
+static void ums_mirror_walk_late(struct ums_mirror_walk *w, u64 late)
+{
+	unsigned int b = ums_hist_bucket(late);
+
+	if (w->run && b != w->bucket) {
+		atomic64_add(w->run, &ums_mirror_late_hist[w->bucket]);
+		w->run = 0;
 	}
-	if (!READ_ONCE(ums_enabled) || !ums_mirror_target_ok(r->target) ||
-	    !ums_mirror_copy(m, r, ums_region_next_slot(r)->data)) {
-		/* The thread takes this very sample (the deadline did not move). */
-		m->on = false;
-		kick = true;
-		atomic64_inc(&ums_mirror_stats.handbacks);
-		goto out;
+	w->bucket = b;
+	w->run++;
+	w->late_max = max(w->late_max, late);
+}
+
+static void ums_mirror_walk_end(struct ums_mirror_walk *w, u64 start)
+{
+	s64 old = atomic64_read(&ums_mirror_stats.late_max_ns);
+
+	if (w->run)
+		atomic64_add(w->run, &ums_mirror_late_hist[w->bucket]);
+	while ((u64)old < w->late_max &&
+	       !atomic64_try_cmpxchg(&ums_mirror_stats.late_max_ns, &old, w->late_max))
+		;
+	if (w->samples) {
+		atomic64_add(w->samples, &ums_mirror_stats.samples);
+		atomic64_add(w->bytes, &ums_mirror_stats.bytes);
+		atomic64_add(w->emitted, &ums_mirror_stats.emitted);
+		atomic64_add(w->missed, &ums_mirror_stats.missed);
 	}
+	atomic64_inc(&ums_mirror_stats.expiries);
+	atomic64_add(ktime_get_ns() - start, &ums_mirror_stats.cpu_ns);
+}
+
+/* Would the thread sample @t now? One answer per run of regions of one target. */
+static bool ums_mirror_walk_ok(struct ums_mirror_walk *w, const struct ums_target *t)
+{
+	if (w->target != t) {
+		w->target = t;
+		w->ok = ums_mirror_target_ok(t);
+	}
+	return w->ok;
+}
+
+/*
+ * Take @m's sample if it is due; m->lock held, on. Returns false if the
+ * region goes back to the thread: the deadline did not move, so the thread
+ * takes this very sample.
+ */
+static bool ums_mirror_sample(struct ums_mirror *m, struct ums_mirror_walk *w, u64 now)
+{
+	struct ums_region *r = m->region;
+	u64 late, skipped;
+
+	if (r->deadline > now)
+		return true;
+	if (!ums_mirror_walk_ok(w, r->target) ||
+	    !ums_mirror_copy(m, r, ums_region_next_slot(r)->data))
+		return false;
 	/* Every byte was read: mapped and readable. */
+	now = ktime_get_ns();
 	r->unmapped_streak = 0;
 	if (ums_region_publish(r, now, 0, UMS_PATH_MIRROR, false, &late))
-		atomic64_inc(&ums_mirror_stats.emitted);
-	atomic64_inc(&ums_mirror_stats.samples);
-	atomic64_add(r->len, &ums_mirror_stats.bytes);
-	ums_mirror_account_late(late);
+		w->emitted++;
+	w->samples++;
+	w->bytes += r->len;
+	ums_mirror_walk_late(w, late);
 
 	r->deadline += r->period_ns;
 	if (r->deadline <= now) {
 		skipped = div64_u64(now - r->deadline, r->period_ns) + 1;
 		r->deadline += skipped * r->period_ns;
-		atomic64_add(skipped, &ums_mirror_stats.missed);
+		w->missed += skipped;
 	}
-	hrtimer_set_expires(timer, ns_to_ktime(r->deadline));
-	ret = HRTIMER_RESTART;
-out:
-	raw_spin_unlock(&m->lock);
+	return true;
+}
+
+/*
+ * The clock's callback, in hard irq: every due mirrored region sampled in
+ * one walk, then re-armed at the earliest deadline left.
+ */
+static enum hrtimer_restart ums_mirror_tick(struct hrtimer *timer)
+{
+	struct ums_mirror_clock *c = container_of(timer, struct ums_mirror_clock, timer);
+	bool enabled = READ_ONCE(ums_enabled), kick = false, on;
+	u64 now = ktime_get_ns(), next = U64_MAX;
+	struct ums_mirror_walk w = { };
+	struct ums_mirror *m, *tmp;
+
+	raw_spin_lock(&c->lock);
+	list_for_each_entry_safe(m, tmp, &c->list, node) {
+		raw_spin_lock(&m->lock);
+		if (m->on && (!enabled || !ums_mirror_sample(m, &w, now))) {
+			m->on = false;
+			kick = true;
+			atomic64_inc(&ums_mirror_stats.handbacks);
+		}
+		on = m->on;
+		if (on)
+			next = min(next, m->region->deadline);
+		raw_spin_unlock(&m->lock);
+		if (!on)
+			list_del_init(&m->node);
+	}
+	c->next = next;
+	if (next != U64_MAX)
+		hrtimer_set_expires(timer, ns_to_ktime(next));
+	raw_spin_unlock(&c->lock);
+	ums_mirror_walk_end(&w, now);
 	if (kick)
 		umsd_kick();
-	return ret;
+	return next != U64_MAX ? HRTIMER_RESTART : HRTIMER_NORESTART;
 }
 
 /**
@@ -286,7 +389,7 @@ int ums_mirror_new(struct ums_region *r, struct mm_struct *mm, unsigned int line
 	m->region = r;
 	m->start = start;
 	m->nr_pages = nr;
-	ums_hrtimer_setup(&m->timer, ums_mirror_fire, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+	INIT_LIST_HEAD(&m->node);
 	/*
 	 * The first notifier of an mm needs its mmap lock for writing: waited
 	 * for killably, like the add's own read lock (registry.c).
@@ -313,7 +416,7 @@ int ums_mirror_new(struct ums_region *r, struct mm_struct *mm, unsigned int line
  * @r:	a region that the sampler thread can no longer reach (unlinked, or
  *	never linked)
  *
- * Waits for a running timer callback and a running invalidate callback;
+ * Waits for a running clock callback and a running invalidate callback;
  * afterwards neither runs again for @r.
  * Context: process context, ums_ctl_lock held; may sleep.
  */
@@ -324,7 +427,7 @@ void ums_mirror_destroy(struct ums_region *r)
 	lockdep_assert_held(&ums_ctl_lock);
 	if (!m)
 		return;
-	/* Not re-armed: the callback re-arms only while on, the thread no longer sees @r. */
+	/* Not turned on again: the thread no longer sees @r. */
 	ums_mirror_suspend(r);
 	mmu_interval_notifier_remove(&m->notifier);
 	ums_mirror_reserved -= r->len;
@@ -355,6 +458,23 @@ bool ums_mirror_on(struct ums_region *r)
 	return on;
 }
 
+/*
+ * Make the clock expire no later than @deadline. Only the sampler thread
+ * starts it, after cancelling it: hrtimer_start() never meets its callback.
+ */
+static void ums_mirror_clock_arm(struct ums_mirror_clock *c, u64 deadline)
+{
+	u64 next;
+
+	hrtimer_cancel(&c->timer);
+	raw_spin_lock_irq(&c->lock);
+	/* The callback may have run meanwhile and armed for later, or found nothing. */
+	c->next = min(c->next, deadline);
+	next = c->next;
+	raw_spin_unlock_irq(&c->lock);
+	hrtimer_start(&c->timer, ns_to_ktime(next), HRTIMER_MODE_ABS_HARD);
+}
+
 /**
  * ums_mirror_build() - (re)build @r's mirror after a thread sample, and turn it on
  * @r:		a linked region the thread just sampled (its mirror is off)
@@ -367,24 +487,23 @@ bool ums_mirror_on(struct ums_region *r)
  * present pages) and drops each GUP reference at once; the page frames stay
  * valid only while no invalidation of the range starts, which the notifier
  * sequence checks under the lock. The timer then takes the region's next
- * deadline.
+ * deadline: the clock is re-armed if it would expire later.
  * Context: the sampler thread, ums_lock held; may sleep
  * (mmu_interval_read_begin() waits for an invalidation in progress).
  */
 void ums_mirror_build(struct ums_region *r, struct mm_struct *mm, u32 flags)
 {
+	struct ums_mirror_clock *c = &ums_mirror_clock;
 	struct ums_mirror *m = r->mirror;
 	struct vm_area_struct *vma;
 	unsigned long seq, addr;
+	bool on, rearm;
 	struct page *page;
 	unsigned int i;
 	u64 deadline;
-	bool on;
 
 	if (!m || (flags & UMS_F_PARTIAL) || r->gone || !READ_ONCE(ums_enabled))
 		return;
-	/* The timer handed @r back and returned NORESTART, or is to do so: wait for it. */
-	hrtimer_cancel(&m->timer);
 	seq = mmu_interval_read_begin(&m->notifier);
 	for (i = 0; i < m->nr_pages; i++) {
 		addr = m->start + ((unsigned long)i << PAGE_SHIFT);
@@ -397,25 +516,33 @@ void ums_mirror_build(struct ums_region *r, struct mm_struct *mm, u32 flags)
 		m->pages[i] = page;
 		put_page(page);
 	}
-	raw_spin_lock_irq(&m->lock);
+	raw_spin_lock_irq(&c->lock);
+	raw_spin_lock(&m->lock);
 	on = !mmu_interval_read_retry(&m->notifier, seq);
 	m->on = on;
 	deadline = r->deadline;
-	raw_spin_unlock_irq(&m->lock);
+	raw_spin_unlock(&m->lock);
+	if (on && list_empty(&m->node))
+		list_add_tail(&m->node, &c->list);
+	rearm = on && deadline < c->next;
+	raw_spin_unlock_irq(&c->lock);
 	if (!on)
 		return;
 	atomic64_inc(&ums_mirror_stats.builds);
-	hrtimer_start(&m->timer, ns_to_ktime(deadline), HRTIMER_MODE_ABS_HARD);
+	if (rearm)
+		ums_mirror_clock_arm(c, deadline);
 }
 
 /**
  * ums_mirror_suspend() - hand @r back to the thread (sampling paused, or @r going away)
  * @r:	a region
  *
- * Afterwards the timer neither runs nor is queued, so the thread may change
- * @r's deadline (umsd_realign()). Only the thread turns it on again.
+ * Afterwards the clock's callback no longer reads or writes @r and holds no
+ * pointer to its mirror, so the thread may change @r's deadline
+ * (umsd_realign()) and ums_mirror_destroy() may free the mirror. Only the
+ * thread turns it on again. The clock may still expire once for nothing.
  * Context: process context (the sampler thread with ums_lock held, or
- * ums_mirror_destroy()); may sleep.
+ * ums_mirror_destroy()); does not sleep.
  */
 void ums_mirror_suspend(struct ums_region *r)
 {
@@ -423,10 +550,34 @@ void ums_mirror_suspend(struct ums_region *r)
 
 	if (!m)
 		return;
-	raw_spin_lock_irq(&m->lock);
+	raw_spin_lock_irq(&ums_mirror_clock.lock);
+	raw_spin_lock(&m->lock);
 	m->on = false;
-	raw_spin_unlock_irq(&m->lock);
-	hrtimer_cancel(&m->timer);
+	raw_spin_unlock(&m->lock);
+	list_del_init(&m->node);
+	raw_spin_unlock_irq(&ums_mirror_clock.lock);
+}
+
+/**
+ * ums_mirror_init() - set the clock up
+ *
+ * Context: module init, before any region exists.
+ */
+void ums_mirror_init(void)
+{
+	ums_hrtimer_setup(&ums_mirror_clock.timer, ums_mirror_tick, CLOCK_MONOTONIC,
+			  HRTIMER_MODE_ABS_HARD);
+}
+
+/**
+ * ums_mirror_exit() - stop the clock
+ *
+ * Context: module exit, after every region (and so every mirror) was
+ * destroyed: the callback finds an empty list and would not re-arm.
+ */
+void ums_mirror_exit(void)
+{
+	hrtimer_cancel(&ums_mirror_clock.timer);
 }
 
 /**
@@ -475,6 +626,14 @@ enum ums_mirror_state ums_mirror_state(struct ums_region *r)
 u64 ums_mirror_late_p99(void)
 {
 	return 0;
+}
+
+void ums_mirror_init(void)
+{
+}
+
+void ums_mirror_exit(void)
+{
 }
 
 #endif /* CONFIG_MMU_NOTIFIER */

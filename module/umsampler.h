@@ -299,11 +299,13 @@ bool umsd_copy_span(u64 addr, size_t len, u8 *dst, struct mm_struct *mm);
 
 /* mirror.c */
 /**
- * struct ums_mirror_stats - what the mirror's hrtimers did (atomic: any CPU, hard irq)
+ * struct ums_mirror_stats - what the mirror clock did (atomic: any CPU, hard irq)
  * @samples:	samples taken in the hrtimer
  * @bytes:	bytes copied there
  * @emitted:	of the samples, emitted as events
  * @missed:	whole periods skipped by a late hrtimer
+ * @expiries:	callbacks of the clock (one takes every region then due)
+ * @cpu_ns:	time spent in them (hard irq, invisible to schedstat)
  * @builds:	mirrors (re)built by the thread
  * @handbacks:	mirrors handed back to the thread (invalidation, pause, target check, poison)
  * @late_max_ns: largest lateness of a mirror sample
@@ -313,6 +315,8 @@ struct ums_mirror_stats {
 	atomic64_t bytes;
 	atomic64_t emitted;
 	atomic64_t missed;
+	atomic64_t expiries;
+	atomic64_t cpu_ns;
 	atomic64_t builds;
 	atomic64_t handbacks;
 	atomic64_t late_max_ns;
@@ -327,6 +331,8 @@ void ums_mirror_build(struct ums_region *r, struct mm_struct *mm, u32 flags);
 void ums_mirror_suspend(struct ums_region *r);
 enum ums_mirror_state ums_mirror_state(struct ums_region *r);
 u64 ums_mirror_late_p99(void);
+void ums_mirror_init(void);
+void ums_mirror_exit(void);
 
 /**
  * struct ums_batch_ev - what one umsampler:batch event carries (batch.c)

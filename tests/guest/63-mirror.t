@@ -8,10 +8,15 @@
 #  - the mirror follows every change of the target's page tables: COW after
 #    fork, MADV_DONTNEED then refault, munmap + mmap at the same address,
 #    move_pages(2) to the other NUMA node (the page really moves, sampling
-#    goes on from the new page), mprotect, mremap away, exec, exit. Every
+#    goes on from the new page), swap-out (MADV_PAGEOUT to a zram swap
+#    device: the page really leaves memory) and swap-in, KSM merging the
+#    region's two pages into one frame and the COW break of a write,
+#    mprotect, mremap away, exec, exit. Every
 #    sample whose deadline is after the change completed equals what
 #    /proc/PID/mem reads afterwards (zeroes and `partial` where nothing
 #    readable is mapped): never a byte of a page the target no longer maps;
+#  - one clock for all mirrors: regions due at one deadline are taken in one
+#    hrtimer callback (stats mirror_expiries against mirror_samples);
 #  - a page absent at the add (never touched) is mirrored once it appears;
 #  - pausing sampling stops the mirrors too, resuming hands them back;
 #  - bad input: `mirror` twice (EINVAL), over mirror_budget alone (E2BIG) or
@@ -30,20 +35,12 @@ use Test::More;
 use Time::HiRes qw(sleep time clock_gettime CLOCK_MONOTONIC);
 use Ums;
 
-my $PARAM = '/sys/module/umsampler/parameters';
 my $TR = $Ums::TRACE;
 my $P_US = 50000;		# period of the checked regions
 my $P_NS = $P_US * 1000;
 my @targets;
 
-END { Ums::_wr("$TR/trace_clock", 'local'); ums_cleanup(@targets) }
-
-sub setparam {
-	my ($name, $val) = @_;
-	open(my $fh, '>', "$PARAM/$name") or die "$name: $!";
-	print $fh $val;
-	close $fh or die "$name: $!";
-}
+END { Ums::_wr("$TR/trace_clock", 'local'); ums_cleanup(@targets); swap_off() }
 
 sub mono_ns { return int(clock_gettime(CLOCK_MONOTONIC) * 1e9) }
 
@@ -64,6 +61,27 @@ sub mirror_on {
 		my $r = region_by_name($n) // return 0;
 		return $r->{mirror} eq 'on' && $r->{path} eq 'mirror';
 	}, $timeout // 10);
+}
+
+# A zram swap device (module or built in): '' when swap is on, else why not.
+my $zram_swap;
+sub swap_on {
+	system('modprobe zram num_devices=1 >/dev/null 2>&1') unless -e '/sys/block/zram0';
+	return 'no zram device' unless -e '/sys/block/zram0';
+	Ums::_wr('/sys/block/zram0/disksize', '32M') or return 'cannot size zram0';
+	system('mkswap /dev/zram0 >/dev/null 2>&1') == 0 or return 'mkswap failed';
+	system('swapon /dev/zram0') == 0 or return 'swapon failed';
+	$zram_swap = 1;
+	return '';
+}
+
+sub swap_off { system('swapoff /dev/zram0') if $zram_swap; $zram_swap = 0 }
+
+# SwapCached of /proc/meminfo, in kB, with the per-CPU counters folded in
+# first (vm/stat_refresh): a single page is below their batching threshold.
+sub swap_cached {
+	Ums::_wr('/proc/sys/vm/stat_refresh', 1);
+	return (rd('/proc/meminfo') // '') =~ /^SwapCached:\s+(\d+)/m ? $1 : -1;
 }
 
 # Sample events of the trace: { ts (ns), comm, flags (irq column), id, seq, late_ns, flags, data }.
@@ -118,7 +136,7 @@ ctl("del name=probe\n");
 	is(errname(ctl_errno($t->add_line('big', name => 'bad', mirror => 1) . "\n")), 'E2BIG',
 	   'a region over mirror_budget (10000 > 4096 bytes): E2BIG');
 	like(rd('control'), qr/mirror: len 10000 exceeds mirror_budget \(4096 bytes\)/, '... with the reason');
-	setparam('mirror_budget', 100);
+	Ums::set_param('mirror_budget', 100);
 	ctl($t->add_line('page', len => 64, name => 'b1', mirror => 1) . "\n");
 	is(errname(ctl_errno($t->add_line('two', len => 64, name => 'b2', mirror => 1) . "\n")), 'ENOSPC',
 	   'mirrored regions over mirror_budget together (128 > 100): ENOSPC');
@@ -128,10 +146,10 @@ ctl("del name=probe\n");
 	ctl("del name=b1\n");
 	is(errname(ctl_errno($t->add_line('two', len => 64, name => 'b2', mirror => 1) . "\n")), 'OK',
 	   'a deleted mirror gives its budget back');
-	setparam('mirror_budget', 0);
+	Ums::set_param('mirror_budget', 0);
 	is(errname(ctl_errno($t->add_line('page', len => 1, name => 'b3', mirror => 1) . "\n")), 'E2BIG',
 	   'mirror_budget 0: no mirror');
-	setparam('mirror_budget', 4096);
+	Ums::set_param('mirror_budget', 4096);
 	ctl("clear\n");
 	is(scalar(regions()), 0, 'nothing left');
 }
@@ -176,6 +194,23 @@ is(rd('raw/mtwo'), mem($pid, $two + 4096 - 32, 64), 'raw/mtwo (two pages) equals
 	cmp_ok(scalar @th, '>=', 50, 'the thread-path counter has events too');
 	is(scalar(grep { $_->{comm} ne 'umsampler' || $_->{irq} =~ /[hH]/ } @th), 0,
 	   'thread-path events come from the umsampler thread, not in hard irq');
+}
+
+# --- one clock: regions due at one deadline cost one interrupt --------------------
+{
+	# mcnt and eight more mirrored regions at 1 ms (mp, mtwo: at 50 ms, same deadlines)
+	ctl(join('', map { $t->add_line('counter', name => "m1k$_", period_us => 1000, mirror => 1) . "\n" }
+		 1 .. 8));
+	ok(mirror_on("m1k$_"), "m1k$_: mirror on") for 1 .. 8;
+	my $s0 = stats();
+	sleep 1;
+	my $s1 = stats();
+	my $n = $s1->{mirror_samples} - $s0->{mirror_samples};
+	my $x = $s1->{mirror_expiries} - $s0->{mirror_expiries};
+	# 9 regions per deadline: 9 samples per expiry, minus build and handback noise
+	cmp_ok($x, '>', 0, "stats: mirror_expiries grows ($x)");
+	cmp_ok($n, '>=', 4 * $x, "$n mirror samples in $x expiries: the due regions share one callback");
+	ctl(join('', map { "del name=m1k$_\n" } 1 .. 8));
 }
 
 # --- every change of the page tables ------------------------------------------------
@@ -251,6 +286,58 @@ change('mprotect rw', 'mprotect page rw', 'mp', $page, on => 1);
 change('pages two: write', 'fill two 0x66', 'mtwo', $two + 4096 - 32, pre => 1, on => 1);
 change('pages two: one of them dropped', 'dontneed two 1', 'mtwo', $two + 4096 - 32, pre => 1, dropped => 1);
 change('pages two: refault', 'fill two 0x77', 'mtwo', $two + 4096 - 32, on => 1);
+# --- swap-out and swap-in of a mirrored page (zram swap) --------------------------------
+SKIP: {
+	my $why = swap_on();
+	skip "no swap: $why", 13 if $why;
+	change('before swap-out', 'fill page 0x5a', 'mp', $page, pre => 1, on => 1);
+	trace_clear();
+	my $h0 = stats()->{mirror_handbacks};
+	my $sc0 = swap_cached();
+	is($t->cmd('pageout page'), 'ok pageout', 'MADV_PAGEOUT of the mirrored page');
+	my $t1 = mono_ns();
+	my $pm = pagemap_entry($pid, $page);
+	ok($pm && $pm->{swapped} && !$pm->{present}, 'the page was swapped out') or diag(explain($pm));
+	# zram writes synchronously: reclaim then frees the page, unless a reference
+	# held it (it would stay in the swap cache)
+	cmp_ok(swap_cached(), '<=', $sc0, 'and freed, not kept in the swap cache: the mirror held no reference');
+	cmp_ok(stats()->{mirror_handbacks}, '>', $h0, 'reclaim invalidated the mirror: handed back');
+	my $s0 = region_field('mp', 'samples');
+	ok(wait_for(sub { region_field('mp', 'samples') >= $s0 + 4 }, 10), 'sampled while swapped out');
+	is(region_field('mp', 'mirror'), 'stale', 'swapped out: MIRROR stale (nothing resident to mirror)');
+	my @after = grep { $_->{id} == $id{mp} && deadline_of($_) > $t1 } events();
+	cmp_ok(scalar @after, '>=', 2, 'events while swapped out');
+	my @bad = grep { $_->{data} ne "\0" x 64 || $_->{flags} !~ /partial/ } @after;
+	is(scalar @bad, 0, 'every sample while swapped out: zeroes, partial (never the old frame\'s bytes)')
+		or diag("seq $bad[0]{seq} flags $bad[0]{flags}: " . unpack('H*', $bad[0]{data}));
+	change('swap-in', 'touch page', 'mp', $page, on => 1);
+	is(rd('raw/mp'), chr(0x5a) x 64, 'swapped back in: the same bytes, from the mirror');
+	swap_off();
+}
+
+# --- KSM merges the mirrored pages, then a write breaks the merge ------------------------
+SKIP: {
+	my $KSM = '/sys/kernel/mm/ksm';
+	skip 'no KSM', 7 unless -w "$KSM/run";
+	my $a2 = $two + 4096 - 32;
+	change('two equal pages', 'fill two 0x3c', 'mtwo', $a2, pre => 1, on => 1);
+	my %ksm0 = map { $_ => rd("$KSM/$_") } qw(pages_to_scan sleep_millisecs);
+	Ums::_wr("$KSM/$_->[0]", $_->[1]) for [pages_to_scan => 10000], [sleep_millisecs => 10], [run => 1];
+	my $h0 = stats()->{mirror_handbacks};
+	is($t->cmd('mergeable two'), 'ok mergeable', 'MADV_MERGEABLE of the mirrored pages');
+	my $merged = wait_for(sub {
+		my ($p0, $p1) = map { pagemap_entry($pid, $two + $_ * 4096) } 0, 1;
+		return $p0 && $p1 && $p0->{present} && $p0->{pfn} && $p0->{pfn} == $p1->{pfn};
+	}, 60);
+	ok($merged, 'KSM merged the two pages into one frame') or diag("pages_sharing " . rd("$KSM/pages_sharing"));
+	cmp_ok(stats()->{mirror_handbacks}, '>', $h0, 'the merge invalidated the mirror: handed back');
+	ok(mirror_on('mtwo'), 'mirrored again, from the merged page');
+	is(rd('raw/mtwo'), chr(0x3c) x 64, '... with the same bytes');
+	change('write to a merged page (COW break)', 'fill two 0x3d', 'mtwo', $a2, pre => 1, on => 1);
+	Ums::_wr("$KSM/run", 2);
+	Ums::_wr("$KSM/$_", $ksm0{$_}) for grep { defined $ksm0{$_} } keys %ksm0;
+}
+
 change('mremap away', 'mremap page', 'mp', $page, pre => 1);
 is(region_field('mp', 'path'), 'thread', 'nothing mapped: the thread samples it');
 trace_off();

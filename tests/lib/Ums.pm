@@ -318,7 +318,8 @@ sub reap_target {
 # --- regions, snapshot, sampler state, trace-event text, pagemap (shared by the
 # value, trace, mode and safety tests) ---------------------------------------
 
-push @EXPORT, qw(region_by_name region_samples set_enabled wait_quiet snapshot event_fields pagemap_present);
+push @EXPORT, qw(region_by_name region_samples set_enabled wait_quiet snapshot event_fields pagemap_present
+		 pagemap_entry);
 
 sub region_by_name { my ($n) = @_; my ($r) = grep { $_->{name} eq $n } regions(); return $r }
 
@@ -387,13 +388,23 @@ sub event_fields {
 	return \%f;
 }
 
-# Present bit (63) of the page holding ADDR in /proc/PID/pagemap (undef on error).
-sub pagemap_present {
+# The /proc/PID/pagemap entry of the page holding ADDR: { present (bit 63),
+# swapped (bit 62), pfn (bits 0-54; 0 unless present and we have
+# CAP_SYS_ADMIN) }, or undef on error.
+sub pagemap_entry {
 	my ($pid, $addr) = @_;
 	open(my $fh, '<:raw', "/proc/$pid/pagemap") or return undef;
 	sysseek($fh, int($addr / 4096) * 8, 0) or return undef;
 	sysread($fh, my $e, 8) == 8 or return undef;
-	return (unpack('V2', $e))[1] >> 31;
+	my ($lo, $hi) = unpack('V2', $e);
+	return { present => $hi >> 31, swapped => ($hi >> 30) & 1,
+		 pfn => ($hi & 0x7fffff) * 4294967296 + $lo };
+}
+
+# Present bit (63) of the page holding ADDR in /proc/PID/pagemap (undef on error).
+sub pagemap_present {
+	my $e = pagemap_entry(@_) // return undef;
+	return $e->{present};
 }
 
 # --- running a command such as the umsampler CLI (50-cli.t; also the host's

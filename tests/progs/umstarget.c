@@ -40,6 +40,9 @@
  *   mremap NAME        move the mapping elsewhere (mremap MAYMOVE|FIXED): the
  *                      old address is unmapped; "ok mremap 0xNEW"
  *   mprotect NAME P    mprotect them to P: none, r or rw
+ *   pageout NAME       madvise(MADV_PAGEOUT) them: reclaimed (swapped out if
+ *                      there is swap) now, unless something holds them
+ *   mergeable NAME     madvise(MADV_MERGEABLE) them: KSM may merge them
  * With --tick-us N, `counter` is incremented every N microseconds by a thread
  * and `ticks` counts the increments. --nondumpable makes the process
  * non-dumpable (prctl PR_SET_DUMPABLE 0), as setuid programs are.
@@ -426,6 +429,16 @@ int main(int argc, char **argv)
 
 			printf(mprotect(v->addr, v->len, prot) ? "err mprotect %d\n" : "ok mprotect\n",
 			       errno);
+		} else if (!strcmp(name, "pageout") || !strcmp(name, "mergeable")) {
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+			int advice = name[0] == 'p' ? MADV_PAGEOUT : MADV_MERGEABLE;
+
+			if (madvise(v->addr, v->len, advice))
+				printf("err %s %d\n", name, errno);
+			else
+				printf("ok %s\n", name);
 		} else if (!strcmp(name, "unmap")) {
 			printf(!v->mapped || munmap(v->addr, v->len) ? "err unmap\n" : "ok unmap\n");
 		} else {
