@@ -37,7 +37,7 @@ endif
 
 MODULE_SRCS	:= $(wildcard module/*.c module/*.h common/*.c common/*.h) module/Kbuild Kbuild
 PROGS_SRCS	:= $(wildcard tests/progs/*.c)
-PROGS		:= $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROGS_SRCS))
+PROGS		:= $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROGS_SRCS)) $(BUILD)/progs/umschain32
 
 .PHONY: all module progs host-tests check demo fetch clean help print-kdir
 
@@ -70,6 +70,16 @@ print-kdir:
 progs: $(PROGS)
 
 $(BUILD)/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(USER_CFLAGS) -o $@ $< -lpthread
+
+# The chain target again as a 32-bit static program (15-deref.t: 4-byte
+# pointers; gcc-multilib).
+$(BUILD)/progs/umschain32: tests/progs/umschain.c include/umsampler_seq.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(USER_CFLAGS) -m32 -static -o $@ $< -lpthread
+
+$(BUILD)/progs/umschain: tests/progs/umschain.c include/umsampler_seq.h
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(USER_CFLAGS) -o $@ $< -lpthread
 

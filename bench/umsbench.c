@@ -15,7 +15,10 @@
  *                 [-d window_ms] [-b baseline_ms] [-w warmup_ms] [-k module.ko]
  *                 [-x extra text appended to the RESULT line] [-F]
  * CONTENDER: ums-trace ums-snap floor ums-mirror-trace ums-mirror-snap ums-batch pvr procmem
- *    ptrace
+ *    ptrace ums-chain pvr-chain
+ *    (ums-chain, pvr-chain: every region sits behind two pointers, root[r] ->
+ *    mid[r] -> region r: umsampler with `deref=0,0` and events off, against a
+ *    poller that needs three dependent process_vm_readv() calls per period)
  *    (ums-mirror-*: the regions are added with `mirror`: copied in the hrtimer, in
  *    hard irq, which the sampler's schedstat does not see: their cpu_ns adds
  *    the mirror clock's own account of its callbacks (stats mirror_cpu_ns,
@@ -109,6 +112,7 @@ static pid_t tpids[MAX_T];
 static pid_t helper = -1, reader = -1, spinners[MAX_CPU];
 static int fifo;
 static const char *hook;	/* -H CMD: "CMD start" after the warm-up, "CMD stop" after the window */
+static int chain;	/* ums-chain, pvr-chain: every region behind two pointers */
 static int mirror;	/* ums-mirror-*: regions added with `mirror` (hard-irq copies) */
 static const char *evname = "sample";	/* the event recorded: sample, or batch (ums-batch) */
 
@@ -286,6 +290,19 @@ static void target_main(int k)
 		_exit(2);
 	memset((void *)m, 0x5a, sz);	/* resident */
 	S->t[k].base = (uintptr_t)m;
+	if (chain) {
+		/* root[r] -> mid[r] (64 bytes apart, pointer first) -> region r */
+		uintptr_t *root = calloc(R, sizeof(*root));
+		uint8_t *mid = calloc(R, 64);
+
+		if (!root || !mid)
+			_exit(2);
+		for (r = 0; r < R; r++) {
+			*(uintptr_t *)(mid + (size_t)r * 64) = (uintptr_t)(m + (size_t)r * L);
+			root[r] = (uintptr_t)(mid + (size_t)r * 64);
+		}
+		S->t[k].base = (uintptr_t)root;
+	}
 	__sync_fetch_and_add(&S->ready, 1);
 	for (;;) {
 		for (r = 0; r < R; r++) {
@@ -399,9 +416,41 @@ static void poll_account(uint64_t deadline, uint64_t n)
 	}
 }
 
+/*
+ * pvr-chain: what a poller must do for regions behind two pointers: three
+ * dependent process_vm_readv() calls per target and period (all roots, then
+ * all middle pointers, then all regions), each iovec batch built from the
+ * previous answer.
+ */
+static void pvr_chain(pid_t pid, uint64_t roots, uint8_t *dst, struct iovec *liov,
+		      struct iovec *riov, uint64_t *ptr)
+{
+	struct iovec l = { ptr, (size_t)R * 8 }, rv = { (void *)(uintptr_t)roots, (size_t)R * 8 };
+	int r;
+
+	if (process_vm_readv(pid, &l, 1, &rv, 1, 0) != (ssize_t)(R * 8))
+		_exit(6);
+	for (r = 0; r < R; r++) {
+		liov[r].iov_base = &ptr[R + r];
+		liov[r].iov_len = 8;
+		riov[r].iov_base = (void *)(uintptr_t)ptr[r];
+		riov[r].iov_len = 8;
+	}
+	if (process_vm_readv(pid, liov, R, riov, R, 0) != (ssize_t)(R * 8))
+		_exit(6);
+	for (r = 0; r < R; r++) {
+		liov[r].iov_base = dst + (size_t)r * L;
+		liov[r].iov_len = L;
+		riov[r].iov_base = (void *)(uintptr_t)ptr[R + r];
+		riov[r].iov_len = L;
+	}
+	if (process_vm_readv(pid, liov, R, riov, R, 0) != (ssize_t)((size_t)R * L))
+		_exit(6);
+}
+
 static void poller_main(void)
 {
-	uint64_t P_ns = (uint64_t)P * 1000, next, now, skipped;
+	uint64_t P_ns = (uint64_t)P * 1000, next, now, skipped, *ptr;
 	struct iovec *liov, *riov;
 	uint8_t *ring;
 	size_t rpos = 0, per = (size_t)R * L;
@@ -410,11 +459,12 @@ static void poller_main(void)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	pin(0, cpu_smp);
-	kind = !strcmp(cont, "pvr") ? 0 : !strcmp(cont, "procmem") ? 1 : 2;
+	kind = !strcmp(cont, "pvr") || chain ? 0 : !strcmp(cont, "procmem") ? 1 : 2;
 	ring = malloc(RING_BYTES);
 	liov = calloc(R, sizeof(*liov));
 	riov = calloc(R, sizeof(*riov));
-	if (!ring || !liov || !riov)
+	ptr = calloc(2 * (size_t)R, sizeof(*ptr));
+	if (!ring || !liov || !riov || !ptr)
 		_exit(3);
 	memset(ring, 0, RING_BYTES);
 	if (per > RING_BYTES)
@@ -440,7 +490,10 @@ static void poller_main(void)
 
 			if (rpos + per > RING_BYTES)
 				rpos = 0;
-			if (kind == 0) {
+			if (chain) {
+				pvr_chain(tpids[k], base, ring + rpos, liov, riov, ptr);
+				poll_account(next, R);
+			} else if (kind == 0) {
 				for (r = 0; r < R; r++) {
 					liov[r].iov_base = ring + rpos + (size_t)r * L;
 					liov[r].iov_len = L;
@@ -678,10 +731,16 @@ static void ums_add_all(void)
 		die("open control: %s", strerror(errno));
 	for (k = 0; k < T; k++) {
 		for (r = 0; r < R; r++) {
-			len += snprintf(buf + len, cap - len,
-					"add pid=%d addr=0x%" PRIx64 " len=%d period_us=%d%s\n",
-					tpids[k], S->t[k].base + (uint64_t)r * L, L, P,
-					mirror ? " mirror" : "");
+			if (chain)	/* &root[r] -> mid[r] -> region r: deref=0,0 */
+				len += snprintf(buf + len, cap - len,
+						"add pid=%d addr=0x%" PRIx64 " len=%d period_us=%d"
+						" deref=0,0\n", tpids[k], S->t[k].base + (uint64_t)r * 8,
+						L, P);
+			else
+				len += snprintf(buf + len, cap - len,
+						"add pid=%d addr=0x%" PRIx64 " len=%d period_us=%d%s\n",
+						tpids[k], S->t[k].base + (uint64_t)r * L, L, P,
+						mirror ? " mirror" : "");
 			if (++lines == 2000 || (k == T - 1 && r == R - 1)) {
 				if (write(fd, buf, len) != (ssize_t)len) {
 					char why[256];
@@ -748,7 +807,7 @@ static pid_t fork_child(void (*fn)(int), int k)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: umsbench -c ums-trace|ums-snap|floor|pvr|procmem|ptrace -T N -R N -L N -P us "
+	fprintf(stderr, "usage: umsbench -c CONTENDER (see the top of bench/umsbench.c) -T N -R N -L N -P us "
 			"[-d win_ms] [-b base_ms] [-w warm_ms] [-k umsampler.ko] [-x text] [-F] [-S pace_us] [-H cmd]\n");
 	exit(2);
 }
@@ -788,11 +847,13 @@ int main(int argc, char **argv)
 	if (T < 1 || T > MAX_T || R < 1 || L < 8 || L % 8 || P < 100 || win_ms < 10)
 		usage();
 	mirror = !strcmp(cont, "ums-mirror-trace") || !strcmp(cont, "ums-mirror-snap");
+	chain = !strcmp(cont, "ums-chain") || !strcmp(cont, "pvr-chain");
 	batch = !strcmp(cont, "ums-batch");
 	evname = batch ? "batch" : "sample";
 	is_ums = !strcmp(cont, "ums-trace") || !strcmp(cont, "ums-snap") || !strcmp(cont, "floor") ||
-		 mirror || batch;
-	if (!is_ums && strcmp(cont, "pvr") && strcmp(cont, "procmem") && strcmp(cont, "ptrace"))
+		 mirror || batch || !strcmp(cont, "ums-chain");
+	if (!is_ums && strcmp(cont, "pvr") && strcmp(cont, "procmem") && strcmp(cont, "ptrace") &&
+	    strcmp(cont, "pvr-chain"))
 		usage();
 	if (is_ums && !ko)
 		die("-k umsampler.ko required for %s", cont);

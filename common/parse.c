@@ -9,7 +9,7 @@
  * Grammar (one command per line, tokens separated by spaces/tabs):
  *   PID ADDR LEN
  *   add pid=PID addr=ADDR [len=LEN] [period_us=N] [type=T] [name=NAME] [mode=M] [fault]
- *       [mirror]
+ *       [mirror] [deref=O1[,O2,...]] [seq=ADDR|seq=+OFF|seq=-OFF]
  *   del ID | del pid=PID | del name=NAME
  *   clear | sync
  * Blank lines and '#' comments are ignored; a trailing '\r' is ignored.
@@ -45,13 +45,13 @@ static const char * const ums_op_names[UMS_OP_NR] = {
 
 /* Keys of the add command; also the bit numbers of the "seen" mask. */
 enum { UMS_K_PID, UMS_K_ADDR, UMS_K_LEN, UMS_K_PERIOD, UMS_K_TYPE, UMS_K_NAME, UMS_K_MODE,
-	UMS_K_FAULT, UMS_K_MIRROR, UMS_K_NR };
+	UMS_K_FAULT, UMS_K_MIRROR, UMS_K_DEREF, UMS_K_SEQ, UMS_K_NR };
 
 static const char * const ums_key_names[UMS_K_NR] = {
 	[UMS_K_PID] = "pid", [UMS_K_ADDR] = "addr", [UMS_K_LEN] = "len",
 	[UMS_K_PERIOD] = "period_us", [UMS_K_TYPE] = "type", [UMS_K_NAME] = "name",
 	[UMS_K_MODE] = "mode", [UMS_K_FAULT] = "fault",
-	[UMS_K_MIRROR] = "mirror",
+	[UMS_K_MIRROR] = "mirror", [UMS_K_DEREF] = "deref", [UMS_K_SEQ] = "seq",
 };
 
 /**
@@ -443,11 +443,18 @@ static int ums_add_missing(const struct ums_cmd *cmd, unsigned int seen, struct 
 	return 0;
 }
 
-/* The range [addr, addr + len) must lie below the user address limit. */
+/*
+ * The range [addr, addr + len) must lie below the user address limit; for a
+ * deref chain, the base pointer at addr (len applies to the resolved address).
+ */
 static int ums_add_range(const struct ums_cmd *cmd, const struct ums_limits *lim,
 			 struct ums_perr *perr, unsigned int line)
 {
-	u64 end = cmd->addr + cmd->len;
+	u64 end = cmd->addr + (cmd->nr_deref ? 8 : cmd->len);
+
+	if (cmd->seq_mode == UMS_SEQ_ABS && (u64)cmd->seq + 4 > lim->addr_limit)
+		return ums_perr_set(perr, -EFAULT, line, "seq 0x%llx beyond user address limit 0x%llx",
+				    UMS_LL(cmd->seq), UMS_LL(lim->addr_limit));
 
 	if (end < cmd->addr)
 		return ums_perr_set(perr, -EFAULT, line, "addr 0x%llx len %llu wraps around",
@@ -479,6 +486,10 @@ static int ums_add_check(struct ums_cmd *cmd, unsigned int seen, const struct um
 	if (cmd->len > lim->max_len)
 		return ums_perr_set(perr, -E2BIG, line, "len %llu exceeds max_len %llu",
 				    UMS_LL(cmd->len), UMS_LL(lim->max_len));
+	if (cmd->mirror && (cmd->nr_deref || cmd->seq_mode))
+		return ums_perr_set(perr, -EINVAL, line,
+				    "mirror: a region with %s is sampled by the thread only",
+				    cmd->nr_deref ? "deref" : "seq");
 	return ums_add_range(cmd, lim, perr, line);
 }
 
@@ -541,6 +552,86 @@ static int ums_add_flag(const struct ums_tok *t, unsigned int *seen, struct ums_
 	return 0;
 }
 
+/* A signed C number: [+-] then what ums_num() takes; |value| < 2^63. */
+static int ums_snum(const struct ums_tok *t, const char *what, s64 *out, struct ums_perr *perr,
+		    unsigned int line)
+{
+	struct ums_tok d = *t;
+	bool neg = false;
+	u64 x;
+	int ret;
+
+	if (d.n && (d.s[0] == '+' || d.s[0] == '-')) {
+		neg = d.s[0] == '-';
+		d.s++;
+		d.n--;
+	}
+	if (!d.n)
+		return ums_perr_set(perr, -EINVAL, line, "%s %s is not a number", what, UMS_Q(t));
+	ret = ums_parse_u64(d.s, d.n, &x);
+	if (ret == -ERANGE || (!ret && x > 0x7fffffffffffffffULL))
+		return ums_perr_set(perr, -EINVAL, line, "%s %s too large", what, UMS_Q(t));
+	if (ret)
+		return ums_perr_set(perr, -EINVAL, line, "%s %s is not a number", what, UMS_Q(t));
+	*out = neg ? -(s64)x : (s64)x;
+	return 0;
+}
+
+/* deref=O1[,O2,...]: 1 to UMS_DEREF_MAX signed offsets, none empty. */
+static int ums_deref(const struct ums_tok *v, struct ums_cmd *cmd, struct ums_perr *perr,
+		     unsigned int line)
+{
+	struct ums_tok o;
+	size_t i = 0, j;
+	int ret;
+
+	cmd->nr_deref = 0;
+	while (i <= v->n) {
+		for (j = i; j < v->n && v->s[j] != ','; j++)
+			;
+		o.s = v->s + i;
+		o.n = j - i;
+		if (cmd->nr_deref == UMS_DEREF_MAX)
+			return ums_perr_set(perr, -EINVAL, line, "deref: more than %u offsets",
+					    UMS_DEREF_MAX);
+		if (!o.n)
+			return ums_perr_set(perr, -EINVAL, line, "deref: offset %u is empty",
+					    cmd->nr_deref + 1);
+		ret = ums_snum(&o, "deref: offset", &cmd->deref[cmd->nr_deref], perr, line);
+		if (ret)
+			return ret;
+		cmd->nr_deref++;
+		i = j + 1;
+	}
+	return 0;
+}
+
+/* seq=ADDR (absolute) or seq=+OFF / seq=-OFF (from the data address); 4-byte aligned. */
+static int ums_seq(const struct ums_tok *v, struct ums_cmd *cmd, struct ums_perr *perr,
+		   unsigned int line)
+{
+	u64 x;
+	int ret;
+
+	if (v->s[0] == '+' || v->s[0] == '-') {
+		ret = ums_snum(v, "seq: offset", &cmd->seq, perr, line);
+		if (ret)
+			return ret;
+		cmd->seq_mode = UMS_SEQ_REL;
+		x = (u64)cmd->seq;
+	} else {
+		ret = ums_num(v, "seq", &x, perr, line);
+		if (ret)
+			return ret;
+		cmd->seq_mode = UMS_SEQ_ABS;
+		cmd->seq = (s64)x;
+	}
+	if (x & 3)
+		return ums_perr_set(perr, -EINVAL, line,
+				    "seq %s is not aligned to 4 bytes (a u32 counter)", UMS_Q(v));
+	return 0;
+}
+
 /* The value @v of key @key of an add command. */
 static int ums_add_value(int key, const struct ums_tok *v, const struct ums_limits *lim,
 			 struct ums_cmd *cmd, struct ums_perr *perr, unsigned int line)
@@ -568,6 +659,10 @@ static int ums_add_value(int key, const struct ums_tok *v, const struct ums_limi
 		return ums_choice(v, "type", ums_vtype_names, UMS_VT_NR, &cmd->vtype, perr, line);
 	case UMS_K_NAME:
 		return ums_name(v, false, cmd->name, perr, line);
+	case UMS_K_DEREF:
+		return ums_deref(v, cmd, perr, line);
+	case UMS_K_SEQ:
+		return ums_seq(v, cmd, perr, line);
 	default: /* UMS_K_MODE */
 		return ums_choice(v, "mode", ums_mode_names, UMS_MODE_NR, &cmd->mode, perr, line);
 	}

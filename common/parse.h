@@ -16,6 +16,9 @@
 enum ums_op { UMS_OP_ADD = 0, UMS_OP_DEL_ID, UMS_OP_DEL_PID, UMS_OP_DEL_NAME, UMS_OP_CLEAR,
 	UMS_OP_SYNC, UMS_OP_NR };
 
+/* `seq=`: none, an absolute address, or an offset from the (resolved) data address. */
+enum ums_seq_mode { UMS_SEQ_NONE = 0, UMS_SEQ_ABS, UMS_SEQ_REL };
+
 struct ums_limits {			/* supplied by the caller (module params / host test) */
 	u64 max_len;			/* len > max_len -> -E2BIG */
 	u64 addr_limit;			/* addr + len > addr_limit -> -EFAULT (TASK_SIZE) */
@@ -36,6 +39,10 @@ struct ums_cmd {
 	u8 mode;			/* enum ums_mode */
 	bool fault;			/* ADD: `fault` flag given */
 	bool mirror;			/* ADD: `mirror` flag given */
+	u8 nr_deref;			/* ADD: `deref=` offsets given (0: a plain region) */
+	u8 seq_mode;			/* ADD: enum ums_seq_mode */
+	s64 deref[UMS_DEREF_MAX];	/* ADD: the offsets, in order */
+	s64 seq;			/* ADD: seq address (ABS) or offset from the data (REL) */
 	char name[UMS_NAME_LEN];	/* ADD (empty = auto name r<ID>), DEL_NAME */
 };
 

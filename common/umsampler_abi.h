@@ -30,7 +30,9 @@ enum ums_vtype { UMS_VTYPES(UMS_VT_ENUM_) UMS_VT_NR };
 #define UMS_FLAGS(X)							\
 	X(PARTIAL, partial, 0x1)	/* some bytes not read (zeroed) */	\
 	X(CHANGED, changed, 0x2)	/* differs from the previous sample */ \
-	X(TRUNCATED, truncated, 0x4)	/* str: no NUL within len */
+	X(TRUNCATED, truncated, 0x4)	/* str: no NUL within len */	\
+	X(UNRESOLVED, unresolved, 0x8)	/* deref: a NULL or unreadable pointer */ \
+	X(TORN, torn, 0x10)		/* seq: no stable copy within the retries */
 
 #define UMS_F_ENUM_(sfx, name, bit)	UMS_F_##sfx = bit,
 enum ums_flag { UMS_FLAGS(UMS_F_ENUM_) };
@@ -116,5 +118,14 @@ enum ums_mirror_state { UMS_MIRROR_STATES(UMS_MIRROR_ENUM_) UMS_MIRROR_NR };
 #define UMS_LINE_MAX		512		/* longest line in bytes (without its '\n') */
 #define UMS_PERIOD_MIN_US	100
 #define UMS_PERIOD_MAX_US	3600000000U	/* 1 h */
+#define UMS_DEREF_MAX		8		/* `deref=` offsets (pointer hops) */
+
+/*
+ * `seq=`: a u32 sequence counter in the target (even: stable; odd: a writer
+ * is inside; the writer bumps it before and after each update). A sample is
+ * copied up to UMS_SEQ_TRIES times until the counter read before and after
+ * the copy is the same even value; otherwise it is published flagged torn.
+ */
+#define UMS_SEQ_TRIES		4
 
 #endif /* _UMSAMPLER_ABI_H */

@@ -82,18 +82,19 @@ bool ums_batch_ev_add(const struct ums_region *r, const struct ums_slot *s)
 
 	if (r->len > UMS_EVENT_CHUNK)
 		return false;
+	/* s->addr: where the bytes were read (a chain's field: in the object it reached) */
 	if (ub.count) {
-		end = max(ub.addr + ub.size, r->addr + r->len);
-		if (r->addr < ub.addr || r->target->pid_nr != ub.pid ||
+		end = max(ub.addr + ub.size, s->addr + r->len);
+		if (s->addr < ub.addr || r->target->pid_nr != ub.pid ||
 		    !ums_batch_ev_fits(end - ub.addr, ub.count + 1))
 			ums_batch_ev_flush();
 	}
 	if (!ub.count) {
 		ub.pid = r->target->pid_nr;
-		ub.addr = r->addr;
+		ub.addr = s->addr;
 		ub.size = 0;
 	}
-	start = r->addr - ub.addr;
+	start = s->addr - ub.addr;
 	if (start > ub.size)
 		memset(ub.data + ub.size, 0, start - ub.size);
 	memcpy(ub.data + start, s->data, r->len);
@@ -132,7 +133,7 @@ void ums_batch_ev_one(const struct ums_region *r, const struct ums_slot *s)
 
 	do {
 		len = min_t(u64, r->len - off, UMS_EVENT_CHUNK);
-		b.addr = r->addr + off;
+		b.addr = s->addr + off;
 		b.data = s->data + off;
 		b.size = len;
 		trace_batch(&b);

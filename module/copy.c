@@ -113,22 +113,20 @@ static bool umsd_may_fault(struct vm_area_struct *vma)
 }
 
 /*
- * Copy @len bytes at @addr (within one page) from @mm's page frame into @dst.
- * The caller holds @mm's mmap lock for reading. Returns 0, -EFAULT if the
- * address is unmapped or refused, -ENOENT if the page is not resident (and
- * could not be faulted in), -EHWPOISON if the page has a memory error.
+ * Find the page frame holding @addr in @mm (the caller holds its mmap lock
+ * for reading) and take a GUP reference on it, which the caller drops with
+ * put_page() right after its read. Returns 0, -EFAULT if the address is
+ * unmapped or refused, -ENOENT if the page is not resident (and could not be
+ * faulted in), -EHWPOISON if the page has a memory error.
  */
-static int umsd_read_page(struct mm_struct *mm, u64 addr, u8 *dst, size_t len, bool fault)
+static int umsd_get_page(struct mm_struct *mm, u64 addr, bool fault, struct page **pagep)
 {
 	struct vm_area_struct *vma = vma_lookup(mm, addr);
 	struct page *page;
-	unsigned long rem;
-	void *kaddr;
 	long ret;
 
 	if (!vma || umsd_vma_refused(vma))
 		return -EFAULT;
-	/* The reference GUP takes is dropped below: held for the copy only. */
 	ret = ums_gup_remote(mm, addr, FOLL_FORCE | FOLL_NOFAULT, &page);
 	if (ret != 1 && fault && umsd_may_fault(vma))
 		ret = ums_gup_remote(mm, addr, FOLL_FORCE | FOLL_NOWAIT, &page);
@@ -138,6 +136,25 @@ static int umsd_read_page(struct mm_struct *mm, u64 addr, u8 *dst, size_t len, b
 		put_page(page);
 		return -EHWPOISON;
 	}
+	*pagep = page;
+	return 0;
+}
+
+/*
+ * Copy @len bytes at @addr (within one page) from @mm's page frame into @dst.
+ * Returns 0 or umsd_get_page()'s error (-EHWPOISON also for a memory error
+ * met by the copy itself).
+ */
+static int umsd_read_page(struct mm_struct *mm, u64 addr, u8 *dst, size_t len, bool fault)
+{
+	struct page *page;
+	unsigned long rem;
+	void *kaddr;
+	int ret;
+
+	ret = umsd_get_page(mm, addr, fault, &page);
+	if (ret)
+		return ret;
 	kaddr = kmap_local_page(page);
 	rem = copy_mc_to_kernel(dst, kaddr + offset_in_page(addr), len);
 	kunmap_local(kaddr);
@@ -145,6 +162,35 @@ static int umsd_read_page(struct mm_struct *mm, u64 addr, u8 *dst, size_t len, b
 		memory_failure_queue(page_to_pfn(page), 0);
 	put_page(page);
 	return rem ? -EHWPOISON : 0;
+}
+
+/*
+ * Copy [addr, addr + len) from @mm's page frames into @dst, page by page;
+ * bytes that cannot be read are zeroed. *@unmapped tells whether some lay
+ * outside any readable mapping. Return: UMS_F_PARTIAL if bytes are missing.
+ */
+static u32 umsd_copy_range(struct mm_struct *mm, u64 addr, size_t len, u8 *dst, bool fault,
+			   bool *unmapped)
+{
+	size_t left = len, chunk, off = 0;
+	bool missing = false;
+	int ret;
+
+	*unmapped = false;
+	while (left) {
+		chunk = min_t(size_t, left, PAGE_SIZE - offset_in_page(addr + off));
+		ret = umsd_read_page(mm, addr + off, dst + off, chunk, fault);
+		if (ret) {
+			memset(dst + off, 0, chunk);
+			missing = true;
+			*unmapped |= ret == -EFAULT;
+			if (ret == -EHWPOISON)
+				ums_stats.poisoned++;
+		}
+		off += chunk;
+		left -= chunk;
+	}
+	return missing ? UMS_F_PARTIAL : 0;
 }
 
 /**
@@ -161,28 +207,186 @@ static int umsd_read_page(struct mm_struct *mm, u64 addr, u8 *dst, size_t len, b
  */
 u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm)
 {
-	size_t left = r->len, chunk, off = 0;
-	bool missing = false, unmapped = false;
-	int ret;
+	bool unmapped;
+	u32 flags = umsd_copy_range(mm, r->addr, r->len, dst, r->fault, &unmapped);
 
-	while (left) {
-		chunk = min_t(size_t, left, PAGE_SIZE - offset_in_page(r->addr + off));
-		ret = umsd_read_page(mm, r->addr + off, dst + off, chunk, r->fault);
-		if (ret) {
-			memset(dst + off, 0, chunk);
-			missing = true;
-			unmapped |= ret == -EFAULT;
-			if (ret == -EHWPOISON)
-				ums_stats.poisoned++;
-		}
-		off += chunk;
-		left -= chunk;
-	}
 	if (unmapped)
 		r->unmapped_streak++;
 	else
 		r->unmapped_streak = 0;
-	return missing ? UMS_F_PARTIAL : 0;
+	return flags;
+}
+
+/*
+ * Read the @size-byte word (4 or 8) at @addr into *@val. Aligned, it is one
+ * load (a pointer or counter the target stores at once is never seen half
+ * old, half new); unaligned, a byte copy. Returns 0 or a read error.
+ */
+static int umsd_read_word(struct mm_struct *mm, u64 addr, unsigned int size, bool fault,
+			  u64 *val)
+{
+	struct page *page;
+	bool unmapped;
+	void *kaddr;
+	u8 buf[8];
+	u32 v32;
+	int ret;
+
+	if (addr & (size - 1)) {
+		if (umsd_copy_range(mm, addr, size, buf, fault, &unmapped))
+			return unmapped ? -EFAULT : -ENOENT;
+		if (size == 8) {
+			memcpy(val, buf, 8);
+		} else {
+			memcpy(&v32, buf, 4);
+			*val = v32;
+		}
+		return 0;
+	}
+	ret = umsd_get_page(mm, addr, fault, &page);
+	if (ret)
+		return ret;
+	kaddr = kmap_local_page(page) + offset_in_page(addr);
+	*val = size == 8 ? READ_ONCE(*(u64 *)kaddr) : READ_ONCE(*(u32 *)kaddr);
+	kunmap_local(kaddr);
+	put_page(page);
+	return 0;
+}
+
+/**
+ * umsd_chain_object() - follow @r's deref chain to the object its last pointer points to
+ * @r:			a region with deref offsets (r->nr_deref > 0)
+ * @mm:			the target's address space (mmap lock held for reading)
+ * @base_unmapped:	receives whether the base pointer at r->addr lies outside any
+ *			readable mapping (what `unmapped_limit` counts for a chain)
+ *
+ * Regions whose chains differ only in the last offset (fields of one object)
+ * reach the same object: umsd_chain_addr() gives each its address in it.
+ * Return: the last pointer read, or 0 if a pointer is NULL or unreadable, or
+ * a hop leaves the target's address space.
+ */
+u64 umsd_chain_object(const struct ums_region *r, struct mm_struct *mm, bool *base_unmapped)
+{
+	u64 a = r->addr, p, limit = mm->task_size;
+	unsigned int i;
+	int ret;
+
+	*base_unmapped = false;
+	for (i = 0; i < r->nr_deref; i++) {
+		ret = umsd_read_word(mm, a, r->ptr_size, r->fault, &p);
+		if (!i)
+			*base_unmapped = ret == -EFAULT;
+		if (ret || !p)
+			return 0;
+		if (i + 1 == r->nr_deref)
+			return p;
+		a = p + r->deref[i];
+		if (a >= limit || limit - a < r->ptr_size)
+			return 0;
+	}
+	return 0;
+}
+
+/**
+ * umsd_chain_addr() - where @r's bytes lie in the object its chain reached
+ * @r:		a region with deref offsets
+ * @obj:	umsd_chain_object()'s answer (0: none)
+ * @mm:		the target's address space
+ *
+ * Return: the address, or 0 if there is no object or the bytes would lie
+ * outside the target's address space.
+ */
+u64 umsd_chain_addr(const struct ums_region *r, u64 obj, struct mm_struct *mm)
+{
+	u64 a = obj + r->deref[r->nr_deref - 1], limit = mm->task_size;
+
+	return obj && a < limit && r->len <= limit - a ? a : 0;
+}
+
+/*
+ * Copy @r's bytes at @a under its sequence counter (`seq=`): the counter read
+ * before and after the copy must be the same even value, else the copy is
+ * taken again, UMS_SEQ_TRIES times at most; a sample that never got a stable
+ * copy keeps the last one and is flagged UMS_F_TORN. The writer's side
+ * (include/umsampler_seq.h): counter + 1 (odd), smp_wmb(), the update,
+ * smp_wmb(), counter + 1 (even); so here: counter, smp_rmb(), copy,
+ * smp_rmb(), counter.
+ */
+static u32 umsd_copy_seq(struct ums_region *r, u64 a, u8 *dst, struct mm_struct *mm,
+			 bool *unmapped)
+{
+	u64 sa = r->seq_mode == UMS_SEQ_ABS ? (u64)r->seq : a + r->seq, s1, s2;
+	bool copied = false;
+	unsigned int try;
+	u32 flags = 0;
+
+	for (try = 0; try < UMS_SEQ_TRIES; try++) {
+		if (try)
+			ums_stats.seq_retries++;
+		if (sa >= mm->task_size - 4 || umsd_read_word(mm, sa, 4, r->fault, &s1))
+			break;
+		if (s1 & 1)
+			continue;
+		smp_rmb();
+		flags = umsd_copy_range(mm, a, r->len, dst, r->fault, unmapped);
+		copied = true;
+		smp_rmb();
+		if (umsd_read_word(mm, sa, 4, r->fault, &s2))
+			break;
+		if (s1 == s2)
+			return flags;
+	}
+	if (!copied)
+		flags = umsd_copy_range(mm, a, r->len, dst, r->fault, unmapped);
+	ums_stats.torn++;
+	return flags | UMS_F_TORN;
+}
+
+/**
+ * umsd_copy_chain() - take a sample of a region with `deref=` or `seq=`
+ * @r:		the region (sampler-owned fields only are touched)
+ * @s:		its next slot: receives the bytes and the address they were read at
+ * @mm:		the target's address space, mmap lock held for reading, mm_users
+ *		held (mmget)
+ *
+ * Every hop and the copy follow the same rules as a plain region's copy
+ * (resident only, `fault` where it cannot wait, the mapping rules): nothing
+ * here sleeps or waits for the target.
+ * Return: the sample's flags: UMS_F_UNRESOLVED | UMS_F_PARTIAL (data zeroed,
+ * s->addr 0) if the chain did not resolve; UMS_F_PARTIAL for missing bytes;
+ * UMS_F_TORN if `seq=` never saw a stable copy.
+ */
+u32 umsd_copy_chain(struct ums_region *r, struct ums_slot *s, struct mm_struct *mm)
+{
+	bool unmapped = false, base_unmapped;
+	u64 a = r->addr;
+	u32 flags;
+
+	if (r->nr_deref) {
+		a = umsd_chain_addr(r, umsd_chain_object(r, mm, &base_unmapped), mm);
+		if (base_unmapped)
+			r->unmapped_streak++;
+		else
+			r->unmapped_streak = 0;
+	}
+	s->addr = a;
+	if (!a) {
+		memset(s->data, 0, r->len);
+		ums_stats.unresolved++;
+		return UMS_F_UNRESOLVED | UMS_F_PARTIAL;
+	}
+	if (r->seq_mode)
+		flags = umsd_copy_seq(r, a, s->data, mm, &unmapped);
+	else
+		flags = umsd_copy_range(mm, a, r->len, s->data, r->fault, &unmapped);
+	/* A plain region with seq=: its own bytes are the base. */
+	if (!r->nr_deref) {
+		if (unmapped)
+			r->unmapped_streak++;
+		else
+			r->unmapped_streak = 0;
+	}
+	return flags;
 }
 
 /* Source of debug_floor samples: one page of a fixed pattern. */

@@ -197,22 +197,44 @@ static const char *dbgfs_mirror(struct ums_region *r)
 	return dbgfs_mirror_names[ums_mirror_state(r)];
 }
 
+/*
+ * DEREF and SEQ of `regions`: the deref offsets ("8,-16") and the seq counter
+ * (an address, or "+OFF"/"-OFF" from the data), each "-" if not given.
+ */
+static void dbgfs_chain(struct seq_file *m, const struct ums_region *r)
+{
+	unsigned int i;
+
+	if (!r->nr_deref)
+		seq_putc(m, '-');
+	for (i = 0; i < r->nr_deref; i++)
+		seq_printf(m, "%s%lld", i ? "," : "", r->deref[i]);
+	if (r->seq_mode == UMS_SEQ_ABS)
+		seq_printf(m, " 0x%llx", (u64)r->seq);
+	else if (r->seq_mode == UMS_SEQ_REL)
+		seq_printf(m, " %+lld", r->seq);
+	else
+		seq_puts(m, " -");
+}
+
 static int dbgfs_regions_show(struct seq_file *m, void *v)
 {
 	struct ums_region *r;
 
 	if (v == &ums_regions) {
-		seq_puts(m, "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH\n");
+		seq_puts(m, "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH DEREF SEQ\n");
 		return 0;
 	}
 	r = list_entry(v, struct ums_region, node);
 	if (!ums_region_visible(r))
 		return 0;
-	seq_printf(m, "%u %d 0x%llx %llu %u %s %s %s %llu %llu %llu %s %s\n", r->id, dbgfs_pid(r),
+	seq_printf(m, "%u %d 0x%llx %llu %u %s %s %s %llu %llu %llu %s %s ", r->id, dbgfs_pid(r),
 		   r->addr, r->len, r->period_us, ums_vtype_name(r->vtype),
 		   ums_mode_name(r->mode), r->name,
 		   READ_ONCE(r->nr_samples), READ_ONCE(r->nr_partial), READ_ONCE(r->nr_emitted),
 		   dbgfs_mirror(r), dbgfs_path(r));
+	dbgfs_chain(m, r);
+	seq_putc(m, '\n');
 	return 0;
 }
 
@@ -240,7 +262,7 @@ static size_t dbgfs_value_size(const struct ums_region *r)
 
 static int dbgfs_snapshot_show(struct seq_file *m, void *v)
 {
-	char flags[32];
+	char flags[64];
 	struct ums_region *r;
 	struct ums_slot s;
 	size_t vsize, hsize;
@@ -266,7 +288,7 @@ static int dbgfs_snapshot_show(struct seq_file *m, void *v)
 		   r->id, r->name, dbgfs_pid(r), s.seq, s.time_ns, s.late_ns,
 		   ums_vtype_name(r->vtype));
 	seq_puts(m, ums_flags_names(flags, sizeof(flags), s.flags, true));
-	seq_printf(m, " mirror=%s path=%s", dbgfs_mirror(r), dbgfs_path(r));
+	seq_printf(m, " mirror=%s path=%s raddr=0x%llx", dbgfs_mirror(r), dbgfs_path(r), s.addr);
 	/* hex regions: the hexdump is the value. */
 	if (s.seq && r->vtype != UMS_VT_HEX) {
 		ums_render_value(text, vsize, r->vtype, data, r->len, s.flags & UMS_F_PARTIAL);
@@ -308,7 +330,8 @@ static const struct dbgfs_stat dbgfs_stats_head[] = {
 
 static const struct dbgfs_stat dbgfs_stats_tail[] = {
 	DBGFS_STAT(targets_gone), DBGFS_STAT(cpu_ns), DBGFS_STAT(attach_ns), DBGFS_STAT(spans),
-	DBGFS_STAT(busy), DBGFS_STAT(poisoned),
+	DBGFS_STAT(busy), DBGFS_STAT(poisoned), DBGFS_STAT(unresolved), DBGFS_STAT(seq_retries),
+	DBGFS_STAT(torn),
 	DBGFS_MSTAT(samples), DBGFS_MSTAT(bytes), DBGFS_MSTAT(emitted), DBGFS_MSTAT(missed),
 	DBGFS_MSTAT(expiries), DBGFS_MSTAT(cpu_ns), DBGFS_MSTAT(builds), DBGFS_MSTAT(handbacks),
 	DBGFS_MSTAT(late_max_ns),

@@ -291,12 +291,14 @@ static bool ums_mirror_walk_ok(struct ums_mirror_walk *w, const struct ums_targe
 static bool ums_mirror_sample(struct ums_mirror *m, struct ums_mirror_walk *w, u64 now)
 {
 	struct ums_region *r = m->region;
+	struct ums_slot *slot;
 	u64 late, skipped;
 
 	if (r->deadline > now)
 		return true;
-	if (!ums_mirror_walk_ok(w, r->target) ||
-	    !ums_mirror_copy(m, r, ums_region_next_slot(r)->data))
+	slot = ums_region_next_slot(r);
+	slot->addr = r->addr;
+	if (!ums_mirror_walk_ok(w, r->target) || !ums_mirror_copy(m, r, slot->data))
 		return false;
 	/* Every byte was read: mapped and readable. */
 	now = ktime_get_ns();

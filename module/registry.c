@@ -131,6 +131,11 @@ static struct ums_region *ums_region_new(const struct ums_cmd *c)
 	r->vtype = c->vtype;
 	r->mode = c->mode;
 	r->fault = c->fault;
+	r->nr_deref = c->nr_deref;
+	memcpy(r->deref, c->deref, sizeof(r->deref));
+	r->seq_mode = c->seq_mode;
+	r->seq = c->seq;
+	r->slot[0].addr = r->slot[1].addr = c->addr;
 	return r;
 fail:
 	kvfree(r->slot[0].data);
@@ -377,20 +382,40 @@ static int ums_add_allowed(struct ums_batch *b, const struct ums_cmd *c, struct 
 	return 0;
 }
 
-/* The range must be one the sampler may read (copy.c's mapping rules). */
+/* Bytes of @mm's pointers: 4 for a 32-bit (compat) task, whose address space ends below 4 GiB. */
+static unsigned int ums_ptr_size(const struct mm_struct *mm)
+{
+	return (u64)mm->task_size > (1ULL << 32) ? 8 : 4;
+}
+
+/*
+ * What must be mapped readable at the add (copy.c's mapping rules): the
+ * region's bytes; for a deref chain its base pointer (what it points to may
+ * come and go); a seq counter whose address is known now.
+ */
 static int ums_add_mapped(const struct ums_cmd *c, struct mm_struct *mm, struct ums_perr *perr)
 {
-	const char *refused;
+	u64 len = c->nr_deref ? ums_ptr_size(mm) : c->len, sa = 0;
+	const char *refused, *srefused = NULL;
 	int ret;
 
+	if (c->seq_mode == UMS_SEQ_ABS)
+		sa = c->seq;
+	else if (c->seq_mode == UMS_SEQ_REL && !c->nr_deref)
+		sa = c->addr + c->seq;
 	ret = mmap_read_lock_killable(mm);
 	if (ret)
 		return ret;
-	refused = ums_range_refused(mm, c->addr, c->len);
+	refused = ums_range_refused(mm, c->addr, len);
+	if (!refused && c->seq_mode && sa)
+		srefused = sa < mm->task_size - 4 ? ums_range_refused(mm, sa, 4) : "not mapped";
 	mmap_read_unlock(mm);
 	if (refused)
 		return ums_perr_set(perr, -EFAULT, c->line, "0x%llx+%llu in pid %d: %s", c->addr,
-				    c->len, c->pid, refused);
+				    len, c->pid, refused);
+	if (srefused)
+		return ums_perr_set(perr, -EFAULT, c->line, "seq 0x%llx in pid %d: %s", sa, c->pid,
+				    srefused);
 	return 0;
 }
 
@@ -447,6 +472,7 @@ static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c,
 		ret = ums_perr_set(perr, -ENOMEM, c->line, "out of memory");
 		goto out_mm;
 	}
+	r->ptr_size = ums_ptr_size(mm);
 	ret = ums_add_link(b, r, c, pid, mm, cred, perr);
 	if (ret) {
 		ums_region_put(r);

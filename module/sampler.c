@@ -173,6 +173,7 @@ void ums_region_read(struct ums_region *r, struct ums_slot *out, u8 *data)
 		out->seq = READ_ONCE(s->seq);
 		out->time_ns = READ_ONCE(s->time_ns);
 		out->late_ns = READ_ONCE(s->late_ns);
+		out->addr = READ_ONCE(s->addr);
 		out->flags = READ_ONCE(s->flags);
 		if (data)
 			memcpy(data, s->data, r->len);
@@ -234,7 +235,7 @@ bool ums_region_publish(struct ums_region *r, u64 now, u32 flags, enum ums_path 
 	bool emit;
 
 	*late = now > r->deadline ? now - r->deadline : 0;
-	if (!prev->seq || memcmp(prev->data, s->data, r->len))
+	if (!prev->seq || prev->addr != s->addr || memcmp(prev->data, s->data, r->len))
 		flags |= UMS_F_CHANGED;
 	if (r->vtype == UMS_VT_STR && !memchr(s->data, 0, r->len))
 		flags |= UMS_F_TRUNCATED;
@@ -256,20 +257,27 @@ bool ums_region_publish(struct ums_region *r, u64 now, u32 flags, enum ums_path 
 
 /*
  * Take one sample of @r and publish and emit it. @span: @r's bytes, already
- * copied at time @now (a span copy); NULL: copy them now from @mm (NULL:
- * debug_floor). Returns the sample's flags.
+ * copied at time @now (a span copy) from address @at; NULL: copy them now
+ * from @mm (NULL: debug_floor). Returns the sample's flags.
  */
-static u32 umsd_sample(struct ums_region *r, struct mm_struct *mm, const u8 *span, u64 now)
+static u32 umsd_sample(struct ums_region *r, struct mm_struct *mm, const u8 *span, u64 now,
+		       u64 at)
 {
 	struct ums_slot *s = ums_region_next_slot(r);
 	u32 flags = 0;
 	u64 late;
 
+	s->addr = span ? at : r->addr;
 	if (span) {
 		memcpy(s->data, span, r->len);
 		r->unmapped_streak = 0;	/* every byte was readable */
 	} else {
-		flags = mm ? umsd_copy(r, s->data, mm) : umsd_copy_floor(r, s->data);
+		if (!mm)
+			flags = umsd_copy_floor(r, s->data);
+		else if (ums_region_chained(r))
+			flags = umsd_copy_chain(r, s, mm);
+		else
+			flags = umsd_copy(r, s->data, mm);
 		now = ktime_get_ns();
 	}
 	if (ums_region_publish(r, now, flags, UMS_PATH_THREAD, span != NULL, &late))
@@ -298,11 +306,13 @@ static struct ums_region *umsd_span(struct ums_target *t, struct ums_region *fir
 	struct ums_region *last = first, *n = first;
 	u64 end = first->addr + first->len, nend;
 
-	if (first->len > UMSD_SPAN_MAX / 2)
+	/* Chains and seq= regions read elsewhere than their addr, one by one. */
+	if (first->len > UMSD_SPAN_MAX / 2 || ums_region_chained(first))
 		goto out;
 	list_for_each_entry_continue(n, &t->regions, tnode) {
 		nend = max(end, n->addr + n->len);
-		if (n->gone || n->deadline > now || ums_mirror_on(n) || n->addr < first->addr ||
+		if (n->gone || n->deadline > now || ums_mirror_on(n) || ums_region_chained(n) ||
+		    n->addr < first->addr ||
 		    n->addr > end + UMSD_SPAN_GAP || nend - first->addr > UMSD_SPAN_MAX)
 			break;
 		end = nend;
@@ -311,6 +321,62 @@ static struct ums_region *umsd_span(struct ums_target *t, struct ums_region *fir
 out:
 	*len = end - first->addr;
 	return last;
+}
+
+/* Do @a and @b follow the same pointers to one object (fields of a struct on the heap)? */
+static bool umsd_same_object(const struct ums_region *a, const struct ums_region *b)
+{
+	return b->nr_deref == a->nr_deref && !b->seq_mode && b->addr == a->addr &&
+	       !memcmp(a->deref, b->deref, (a->nr_deref - 1) * sizeof(a->deref[0]));
+}
+
+/*
+ * The run of due chained regions from @first on that follow the same
+ * pointers as @first (regions added one after the other for the fields of
+ * one object): its last region, @first itself if none joins.
+ */
+static struct ums_region *umsd_object_run(struct ums_target *t, struct ums_region *first, u64 now)
+{
+	struct ums_region *last = first, *n = first;
+
+	if (!first->nr_deref || first->seq_mode)
+		return first;
+	list_for_each_entry_continue(n, &t->regions, tnode) {
+		if (n->gone || n->deadline > now || !umsd_same_object(first, n))
+			break;
+		last = n;
+	}
+	return last;
+}
+
+/*
+ * The regions @first..@last reach one object: follow the chain once and,
+ * when all their bytes lie within a span, read them with one copy. Returns
+ * the span's bytes (from address *@lo; *@obj: the object) or NULL: then each
+ * region is read as usual.
+ */
+static const u8 *umsd_object_span(struct ums_region *first, struct ums_region *last,
+				  struct mm_struct *mm, u64 *obj, u64 *lo)
+{
+	struct ums_region *x;
+	bool base_unmapped;
+	u64 a, hi = 0;
+
+	*obj = umsd_chain_object(first, mm, &base_unmapped);
+	*lo = U64_MAX;
+	for (x = first; ; x = list_next_entry(x, tnode)) {
+		a = umsd_chain_addr(x, *obj, mm);
+		if (!a)
+			return NULL;
+		*lo = min(*lo, a);
+		hi = max(hi, a + x->len);
+		if (x == last)
+			break;
+	}
+	if (hi - *lo > UMSD_SPAN_MAX || !umsd_copy_span(*lo, hi - *lo, umsd_span_buf, mm))
+		return NULL;
+	ums_stats.spans++;
+	return umsd_span_buf;
 }
 
 /*
@@ -394,7 +460,7 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 	struct ums_region *r, *x, *last;
 	bool locked = false;
 	size_t span_len;
-	u64 t0, stamp;
+	u64 t0, stamp, base, obj = 0, at;
 	const u8 *span;
 	u32 flags;
 
@@ -430,16 +496,26 @@ static bool umsd_sample_target(struct ums_target *t, u64 now)
 			r = list_next_entry(r, tnode);
 			continue;
 		}
-		last = umsd_span(t, r, now, &span_len);
 		span = NULL;
 		stamp = 0;
-		if (last != r && umsd_copy_span(r->addr, span_len, umsd_span_buf, mm)) {
-			span = umsd_span_buf;
-			stamp = ktime_get_ns();
-			ums_stats.spans++;
+		base = r->addr;
+		if (ums_region_chained(r)) {
+			last = umsd_object_run(t, r, now);
+			if (last != r && mm)
+				span = umsd_object_span(r, last, mm, &obj, &base);
+		} else {
+			last = umsd_span(t, r, now, &span_len);
+			if (last != r && umsd_copy_span(r->addr, span_len, umsd_span_buf, mm)) {
+				span = umsd_span_buf;
+				ums_stats.spans++;
+			}
 		}
+		if (span)
+			stamp = ktime_get_ns();
 		for (x = r; ; x = list_next_entry(x, tnode)) {
-			flags = umsd_sample(x, mm, span ? span + (x->addr - r->addr) : NULL, stamp);
+			/* a chain's field: where the one copy found it */
+			at = x->nr_deref && span ? umsd_chain_addr(x, obj, mm) : x->addr;
+			flags = umsd_sample(x, mm, span ? span + (at - base) : NULL, stamp, at);
 			umsd_advance(x, now);
 			reap |= x->gone;
 			/* Hand it (back) to its hrtimer if every byte was readable. */

@@ -81,6 +81,8 @@ struct vm_area_struct;
  * @seq:	sample sequence number, from 1 (0: nothing published yet)
  * @time_ns:	CLOCK_MONOTONIC time the copy was taken
  * @late_ns:	@time_ns minus the scheduled deadline
+ * @addr:	where @data was read: region->addr, or for a deref chain the
+ *		address it resolved to (0 if it did not: UMS_F_UNRESOLVED)
  * @flags:	UMS_F_*
  * @data:	region->len bytes
  */
@@ -88,6 +90,7 @@ struct ums_slot {
 	u64 seq;
 	u64 time_ns;
 	u64 late_ns;
+	u64 addr;
 	u32 flags;
 	u8 *data;
 };
@@ -131,6 +134,11 @@ struct ums_target {
  * @vtype:		enum ums_vtype
  * @mode:		enum ums_mode: when samples become events
  * @fault:		may fault pages in (where that cannot wait, copy.c)
+ * @nr_deref:		pointer hops (`deref=`), 0 for a plain region (copy.c)
+ * @ptr_size:		bytes of the target's pointers: 8, or 4 for a 32-bit task
+ * @seq_mode:		enum ums_seq_mode (`seq=`)
+ * @deref:		the hops' offsets
+ * @seq:		the counter's address (UMS_SEQ_ABS) or offset from the data (REL)
  * @mirror:		the hrtimer-sampled view of its pages, or NULL (mirror.c)
  * @deadline:		[S] next scheduled sample, ktime ns
  * @unmapped_streak:	[S] consecutive samples with bytes outside readable mappings
@@ -165,6 +173,11 @@ struct ums_region {
 	u8 vtype;
 	u8 mode;
 	bool fault;
+	u8 nr_deref;
+	u8 ptr_size;
+	u8 seq_mode;
+	s64 deref[UMS_DEREF_MAX];
+	s64 seq;
 	struct ums_mirror *mirror;
 
 	u64 deadline;
@@ -184,6 +197,12 @@ struct ums_region {
 	struct dentry *d_raw;
 };
 
+/* Does @r read elsewhere than [addr, addr + len), or under a counter (`deref=`, `seq=`)? */
+static inline bool ums_region_chained(const struct ums_region *r)
+{
+	return r->nr_deref || r->seq_mode;
+}
+
 /**
  * struct ums_stats - global sampler statistics, written by the sampler only
  * @ticks:		sampler passes (wake-ups)
@@ -199,6 +218,9 @@ struct ums_region {
  * @spans:		span copies: several adjacent regions read with one copy
  * @busy:		region samples skipped: the target's mmap lock was held for writing
  * @poisoned:		page reads that hit a hardware memory error
+ * @unresolved:		samples of deref chains that met a NULL or unreadable pointer
+ * @seq_retries:	copies of `seq=` regions taken again: the counter moved or was odd
+ * @torn:		`seq=` samples published without a stable copy (UMS_F_TORN)
  */
 struct ums_stats {
 	u64 ticks;
@@ -214,6 +236,9 @@ struct ums_stats {
 	u64 spans;
 	u64 busy;
 	u64 poisoned;
+	u64 unresolved;
+	u64 seq_retries;
+	u64 torn;
 };
 
 /*
@@ -294,6 +319,9 @@ u64 umsd_late_p99(void);
 const char *umsd_vma_refused(struct vm_area_struct *vma);
 const char *ums_range_refused(struct mm_struct *mm, u64 addr, u64 len);
 u32 umsd_copy(struct ums_region *r, u8 *dst, struct mm_struct *mm);
+u32 umsd_copy_chain(struct ums_region *r, struct ums_slot *s, struct mm_struct *mm);
+u64 umsd_chain_object(const struct ums_region *r, struct mm_struct *mm, bool *base_unmapped);
+u64 umsd_chain_addr(const struct ums_region *r, u64 obj, struct mm_struct *mm);
 u32 umsd_copy_floor(struct ums_region *r, u8 *dst);
 bool umsd_copy_span(u64 addr, size_t len, u8 *dst, struct mm_struct *mm);
 

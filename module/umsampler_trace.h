@@ -87,6 +87,8 @@ TRACE_EVENT(sample,
 
 	TP_fast_assign(
 		UMS_TP_REGION_ASSIGN(r);
+		/* where the bytes were read: r->addr, or where a deref chain led */
+		__entry->addr = s->addr;
 		__entry->seq = s->seq;
 		__entry->late_ns = s->late_ns;
 		__entry->value = value;
@@ -100,7 +102,8 @@ TRACE_EVENT(sample,
 		  __entry->id, __entry->pid, __entry->addr, __entry->seq, __entry->late_ns,
 		  UMS_SHOW_VTYPE(__entry->vtype),
 		  __print_flags(__entry->flags, "|", { UMS_F_PARTIAL, "partial" },
-				{ UMS_F_CHANGED, "changed" }, { UMS_F_TRUNCATED, "truncated" }),
+				{ UMS_F_CHANGED, "changed" }, { UMS_F_TRUNCATED, "truncated" },
+				{ UMS_F_UNRESOLVED, "unresolved" }, { UMS_F_TORN, "torn" }),
 		  __entry->value, __entry->offset,
 		  __print_hex(__get_dynamic_array(data), __get_dynamic_array_len(data)))
 );

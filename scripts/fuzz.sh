@@ -76,6 +76,9 @@ perl -e '
 		"del 1\n", "del 4294967295\n", "del pid=1\n", "del name=counter\n", "clear\n", "sync\n",
 		"# comment\n\n   \nsync\n", "clear\nadd pid=1 addr=0x1000 len=4 name=x\ndel name=x\nsync\n",
 		"add pid=1 addr=0x1000 len=4\r\n", "\tadd\tpid=1\taddr=0x1000\tlen=4\t\n",
+		"add pid=1 addr=0x1000 len=8 mirror\n", "add pid=1 addr=0x1000 len=8 deref=8\n",
+		"add pid=1 addr=0x1000 type=u64 deref=8,-16,0x10,0,0,0,0,8 seq=-8 name=chain\n",
+		"add pid=1 addr=0x1000 len=4096 seq=0x2000\n", "add pid=1 addr=0x1000 len=4 seq=+4096\n",
 	);
 	put($_) for @good;
 	put(join("", @good));
@@ -95,6 +98,12 @@ cat >"$DICT" <<'EOF'
 "period_us="
 "mode="
 "fault"
+"mirror"
+"deref="
+"seq="
+","
+"+0x"
+"-8"
 "always"
 "change"
 "hex"

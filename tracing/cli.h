@@ -124,6 +124,9 @@ struct cli_region {
 	uint64_t samples;
 	uint64_t partial;
 	uint64_t emitted;
+	char deref[112];	/* DEREF: "8,16", or "-" (or "" from an older module) */
+	char seq[24];		/* SEQ: "0xADDR", "+8", "-8", or "-" */
+	char expr[128];		/* the TARGET `umsampler add` resolved it from, or "" */
 };
 
 /* The debugfs directory: $UMSAMPLER_DEBUGFS or UMS_DEBUGFS. */
@@ -146,6 +149,16 @@ char *cli_read_value(const char *name);
  * Returns 0, or -1 after printing the reason.
  */
 int cli_read_regions(struct cli_region **out, size_t *n);
+
+/*
+ * Remember the TARGET expression a region was added from (`umsampler add`), for list and
+ * watch: one line in $UMSAMPLER_STATE_DIR/targets (default /run/umsampler/targets), matched
+ * later by id, pid and name.  Best effort: nothing happens if it cannot be written.
+ */
+void cli_expr_save(uint64_t id, uint64_t pid, const char *name, const char *expr);
+
+/* Is r a pointer chain or seq-guarded region (DEREF or SEQ set)? */
+bool cli_region_chained(const struct cli_region *r);
 
 /*
  * Write buf to `control` with one write(2).  On failure prints "umsampler WHAT: ..." with the

@@ -20,8 +20,10 @@ static const char add_usage[] =
 "usage: umsampler add PID TARGET [--len N] [--type T] [--period D] [--name NAME]\n"
 "                     [--change|--no-events] [--fault] [--mirror]\n"
 "  TARGET: 0xADDR | SYMBOL | OBJECT:SYMBOL | SYMBOL+OFF | SYMBOL.field | SYMBOL[3]\n"
-"          and combinations (SYMBOL.arr[2], SYMBOL[1].field); OBJECT is the base name\n"
-"          of a mapped file (libfoo.so matches libfoo.so.1.2)\n"
+"          | SYMBOL->field | (*SYMBOL)->field, and combinations (SYMBOL.arr[2],\n"
+"          SYMBOL[1].field, 'g->n->value', 'table[3]->name', 'srv.stats->hits[2]');\n"
+"          OBJECT is the base name of a mapped file (libfoo.so matches libfoo.so.1.2).\n"
+"          Pointers (->, (*p)) are followed on every sample (the control key deref=)\n"
 "  Symbols come from the process's mapped ELF objects (.symtab, else .dynsym); with\n"
 "  DWARF (in the object, or a debug file found by build-id or .gnu_debuglink) the\n"
 "  length and type follow the variable's type, else the length is the symbol's size\n"
@@ -185,6 +187,9 @@ static int cmd_add(int argc, char **argv)
 		r += snprintf(line + r, sizeof(line) - (size_t)r, " fault");
 	if (mirror)
 		r += snprintf(line + r, sizeof(line) - (size_t)r, " mirror");
+	for (int i = 0; i < res.nderef; i++)
+		r += snprintf(line + r, sizeof(line) - (size_t)r, "%s%" PRId64, i ? "," : " deref=",
+			      res.deref[i]);
 	if (ums_parse_line(line, (size_t)r, 1, &lim, &cmd, &perr)) {
 		cli_cmd_err(&cli_add, "invalid command '%s': %s", line, perr.msg);
 		goto out;
@@ -209,9 +214,16 @@ static int cmd_add(int argc, char **argv)
 			fprintf(stderr, "  no process %" PRIu64 " (did it exit?)\n", pid);
 		goto out;
 	}
-	if (res.object)
-		snprintf(src, sizeof(src), " source=%s:%s(%s)", res.object, res.symbol,
-			 res.dwarf ? "dwarf" : "symtab");
+	{
+		size_t sl = 0;
+
+		for (int i = 0; i < res.nderef && sl < sizeof(src); i++)
+			sl += (size_t)snprintf(src + sl, sizeof(src) - sl, "%s%" PRId64,
+					       i ? "," : " deref=", res.deref[i]);
+		if (res.object && sl < sizeof(src))
+			snprintf(src + sl, sizeof(src) - sl, " source=%s:%s(%s)", res.object,
+				 res.symbol, res.dwarf ? "dwarf" : "symtab");
+	}
 	if (cli_read_regions(&regs, &nregs))
 		goto out;
 	ret = CLI_EXIT_OK;
@@ -221,6 +233,8 @@ static int cmd_add(int argc, char **argv)
 		printf("added id=%" PRIu64 " name=%s pid=%" PRIu64 " addr=0x%" PRIx64
 		       " len=%" PRIu64 " type=%s%s\n", regs[i].id, name, pid, res.addr, len,
 		       ums_vtype_name((unsigned int)vtype), src);
+		if (res.nderef)
+			cli_expr_save(regs[i].id, pid, name, target);
 		free(regs);
 		goto out;
 	}

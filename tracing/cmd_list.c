@@ -13,7 +13,8 @@
 static const char list_usage[] =
 "usage: umsampler list [--wide]\n"
 "  Regions as a table with the latest decoded value (values/NAME); values longer than\n"
-"  40 characters are cut unless --wide.\n";
+"  40 characters are cut unless --wide.  A pointer chain (deref=) or seq-guarded region\n"
+"  gets a second line: the TARGET it was added from, its base address and offsets.\n";
 
 CLI_COMMAND(list, "wh", "list                   regions and their latest values",
 	CLI_FLAG("wide", 'w'));
@@ -62,6 +63,12 @@ static int cmd_list(int argc, char **argv)
 		       " %7" PRIu64 "  %.*s%s\n", r[i].id, (int)wname, r[i].name, (int)wpid,
 		       r[i].pid, addr, r[i].len, r[i].type, per, r[i].mode, r[i].samples,
 		       r[i].partial, w, shown, w < (int)strlen(shown) ? "..." : "");
+		/* a chain: what it follows, on a line of its own */
+		if (cli_region_chained(&r[i]))
+			printf("%4s %s%s0x%" PRIx64 "%s%s%s%s\n", "", r[i].expr, r[i].expr[0] ? " = " : "",
+			       r[i].addr, strcmp(r[i].deref, "-") ? " deref=" : "",
+			       strcmp(r[i].deref, "-") ? r[i].deref : "",
+			       strcmp(r[i].seq, "-") ? " seq=" : "", strcmp(r[i].seq, "-") ? r[i].seq : "");
 		free(v);
 	}
 	free(r);

@@ -118,6 +118,12 @@ static bool selected(const char *name, int nsel, char **sel)
 	return false;
 }
 
+/* A region added from an expression ('g->n->value') is shown by it, else by its name. */
+static const char *shown_name(const struct cli_region *r)
+{
+	return r->expr[0] && cli_region_chained(r) ? r->expr : r->name;
+}
+
 /* Render one refresh into out (a memstream).  Returns 0 or -1 (regions unreadable). */
 static int refresh(FILE *out, int nsel, char **sel, struct last_value **seen, size_t *nseen,
 		   int width)
@@ -130,8 +136,8 @@ static int refresh(FILE *out, int nsel, char **sel, struct last_value **seen, si
 		return -1;
 	t = now_mono();
 	for (size_t i = 0; i < n; i++)
-		if (selected(r[i].name, nsel, sel) && strlen(r[i].name) > wname)
-			wname = strlen(r[i].name);
+		if (selected(r[i].name, nsel, sel) && strlen(shown_name(&r[i])) > wname)
+			wname = strlen(shown_name(&r[i]));
 	fprintf(out, "%-*s %7s %-4s %-24s %14s %9s %7s\n", (int)wname, "NAME", "PID", "TYPE",
 		"VALUE", "RATE/s", "SAMPLES", "PARTIAL");
 	for (size_t i = 0; i < n; i++) {
@@ -166,7 +172,7 @@ static int refresh(FILE *out, int nsel, char **sel, struct last_value **seen, si
 			maxw = 24;
 		vw = (int)vl > maxw ? maxw - 3 : (int)vl;
 		fprintf(out, "%-*s %7" PRId64 " %-4s %-24.*s%s %14s %9" PRIu64 " %7" PRIu64 "\n",
-			(int)wname, r[i].name, r[i].pid, r[i].type, vw,
+			(int)wname, shown_name(&r[i]), r[i].pid, r[i].type, vw,
 			!v ? "(gone)" : !*v ? "-" : v, vw < (int)vl ? "..." : "", rate,
 			r[i].samples, r[i].partial);
 		free(v);

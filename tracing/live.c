@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +132,66 @@ static const struct {
 	{ "SAMPLES", offsetof(struct cli_region, samples), 0 },
 	{ "PARTIAL", offsetof(struct cli_region, partial), 0 },
 	{ "EMITTED", offsetof(struct cli_region, emitted), 0 },
+	{ "DEREF", offsetof(struct cli_region, deref), FIELD_SIZE(deref) },
+	{ "SEQ", offsetof(struct cli_region, seq), FIELD_SIZE(seq) },
 };
+
+static const char *cli_state_dir(void)
+{
+	const char *d = getenv("UMSAMPLER_STATE_DIR");
+
+	return d && *d ? d : "/run/umsampler";
+}
+
+void cli_expr_save(uint64_t id, uint64_t pid, const char *name, const char *expr)
+{
+	char path[PATH_MAX], line[512];
+	struct stat st;
+	int fd, n;
+
+	if (strpbrk(expr, " \t\n"))
+		return;
+	mkdir(cli_state_dir(), 0700);
+	snprintf(path, sizeof(path), "%s/targets", cli_state_dir());
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	/* bounded: past 256 KiB start afresh (older entries only name regions long gone) */
+	if (fstat(fd, &st) == 0 && st.st_size > 256 * 1024 && ftruncate(fd, 0))
+		n = -1;
+	n = snprintf(line, sizeof(line), "%" PRIu64 " %" PRIu64 " %s %s\n", id, pid, name, expr);
+	if (n > 0 && (size_t)n < sizeof(line) && write(fd, line, (size_t)n) != n)
+		n = -1;	/* best effort */
+	close(fd);
+}
+
+bool cli_region_chained(const struct cli_region *r)
+{
+	return (r->deref[0] && strcmp(r->deref, "-")) || (r->seq[0] && strcmp(r->seq, "-"));
+}
+
+/* Fill the expr of the regions the state file names (the last line for a region wins). */
+static void cli_expr_load(struct cli_region *v, size_t n)
+{
+	char path[PATH_MAX], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/targets", cli_state_dir());
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char name[64], expr[sizeof(v->expr)];
+		uint64_t id, pid;
+
+		if (sscanf(line, "%" SCNu64 " %" SCNu64 " %63s %127s", &id, &pid, name, expr) != 4)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (v[i].id == id && (uint64_t)v[i].pid == pid && !strcmp(v[i].name, name))
+				memcpy(v[i].expr, expr, sizeof(expr));
+	}
+	fclose(f);
+}
 
 /* Store field text f of column c into r; -1 if a number column does not hold a number. */
 static int region_set(struct cli_region *r, int c, const char *f)
@@ -203,6 +264,7 @@ int cli_read_regions(struct cli_region **out, size_t *np)
 		free(v);
 		return -1;
 	}
+	cli_expr_load(v, n);
 	*out = v;
 	*np = n;
 	return 0;

@@ -153,7 +153,8 @@ static int resolve_sym(struct ctx *c, struct target *tg, struct ums_resolved *re
 		if (!dw)
 			continue;
 		if (var_find(dw, tg->name, v[i < 0 ? pick : i].s->value, &var)) {
-			if (var_apply_access(&var, tg, &off, &res->len, &res->vtype)) {
+			if (var_apply_access(&var, tg, &off, res->deref, &res->nderef, &res->len,
+					     &res->vtype)) {
 				dwarf_end(dw);
 				goto out;
 			}
@@ -162,13 +163,17 @@ static int resolve_sym(struct ctx *c, struct target *tg, struct ums_resolved *re
 		dwarf_end(dw);
 	}
 	if (!res->dwarf && tg->nacc) {
-		resolve_err("%s: members and indexes need DWARF debug info for '%s' in %s (build "
-			    "with -g or install its debug symbols), or use SYMBOL+OFFSET with "
+		resolve_err("%s: members, indexes and pointers need DWARF debug info for '%s' in %s "
+			    "(build with -g or install its debug symbols), or use SYMBOL+OFFSET with "
 			    "--len/--type",
 			    tg->name, tg->name, o->path);
 		goto out;
 	}
-	if (tg->has_plus) {
+	if (tg->has_plus && res->nderef) {
+		res->deref[res->nderef - 1] += (int64_t)tg->plus;
+		res->len = res->len > tg->plus ? res->len - tg->plus : 0;
+		res->vtype = -1;
+	} else if (tg->has_plus) {
 		off += tg->plus;
 		res->len = res->len > tg->plus ? res->len - tg->plus : 0;
 		res->vtype = -1;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * resolve.h - turning a `umsampler add` TARGET (0xADDR, SYMBOL, OBJECT:SYMBOL, SYMBOL+OFF,
- * SYMBOL.field, SYMBOL[3], and combinations) into an address, length and value type in a
+ * SYMBOL.field, SYMBOL[3], SYMBOL->field, (*SYMBOL)->field, and combinations) into an address, length and value type in a
  * running process, from its mapped ELF objects (symbol tables) and DWARF (libdw).
  */
 #ifndef _UMS_RESOLVE_H
@@ -16,6 +16,8 @@ struct ums_resolved {
 	uint64_t len;		/* 0: unknown (an address, or past the end of the symbol) */
 	int vtype;		/* enum ums_vtype, or -1 when unknown (then hex) */
 	bool dwarf;		/* len/vtype came from DWARF */
+	int nderef;		/* pointers followed (->, (*p)): the control line's deref= */
+	int64_t deref[8];	/* their offsets (UMS_DEREF_MAX) */
 	char *object;		/* mapped file path (malloc'ed; NULL for 0xADDR) */
 	char *symbol;		/* symbol name (malloc'ed; NULL for 0xADDR) */
 };

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * resolve_dwarf.c - DWARF types with libdw: the DIE of a variable, and the length and value
- * type of the variable, a struct/union member or an array element (typedefs, qualifiers,
- * enums, char arrays as str, multi-dimensional arrays).
+ * type of the variable, a struct/union member, an array element or what a chain of pointers
+ * leads to (typedefs, qualifiers, enums, char arrays as str, multi-dimensional arrays; the
+ * offsets of a `deref=` chain).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -308,23 +309,67 @@ static bool find_member(Dwarf_Die *t, const char *name, Dwarf_Die *mem, uint64_t
 	return false;
 }
 
-/*
- * Apply the accessors to the variable's type: adds their offset to *off, sets *len and *vtype.
- * Returns 0, or -1 after printing why.
- */
-int var_apply_access(Dwarf_Die *var, const struct target *tg, uint64_t *off, uint64_t *len,
-		     int *vtype)
+/* Append to the path shown in messages (truncated silently). */
+static void path_add(char *path, size_t size, size_t *pl, const char *a, const char *b)
 {
+	if (*pl < size)
+		*pl += (size_t)snprintf(path + *pl, size - *pl, "%s%s", a, b);
+	if (*pl > size)
+		*pl = size;
+}
+
+/*
+ * A pointer followed: t (peeled) must be a pointer to a complete, non-void type, which
+ * becomes *cur.  Returns 0, or -1 after printing why.
+ */
+static int follow_pointer(Dwarf_Die *t, const char *path, bool arrow, Dwarf_Die *cur)
+{
+	Dwarf_Die pt;
+
+	if (dwarf_tag(t) != DW_TAG_pointer_type) {
+		resolve_err("%s is not a pointer%s", path,
+			    arrow ? " (use '.' for a member of a struct)" : "");
+		return -1;
+	}
+	if (!die_type(t, &pt)) {
+		resolve_err("%s is a void pointer: nothing to follow (cast it in the program, or "
+			    "use deref= with --len/--type)", path);
+		return -1;
+	}
+	*cur = pt;
+	if (!peel(&pt, true)) {
+		resolve_err("%s points to void: nothing to follow", path);
+		return -1;
+	}
+	if (dwarf_hasattr(&pt, DW_AT_declaration)) {
+		resolve_err("%s points to an incomplete type (%s %s has no definition in the debug "
+			    "info)", path, dwarf_tag(&pt) == DW_TAG_union_type ? "union" : "struct",
+			    dwarf_diename(&pt) ? dwarf_diename(&pt) : "?");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Apply the accessors to the variable's type: see resolve_int.h.  The offset within the
+ * current object accumulates in cur_off; each pointer followed hands it to *off (the first)
+ * or to the previous hop's deref[] entry.
+ */
+int var_apply_access(Dwarf_Die *var, const struct target *tg, uint64_t *off, int64_t *deref,
+		     int *nderef, uint64_t *len, int *vtype)
+{
+	int64_t cur_off = 0;
 	Dwarf_Die cur;
 	int dims_used = 0;
 	char path[256];
-	size_t pl;
+	size_t pl = 0;
 
+	*nderef = 0;
 	if (!die_type(var, &cur)) {
 		resolve_err("%s: no type in the debug info", tg->name);
 		return -1;
 	}
-	pl = (size_t)snprintf(path, sizeof(path), "%s", tg->name);
+	path_add(path, sizeof(path), &pl, tg->name, "");
 	for (int i = 0; i < tg->nacc; i++) {
 		const struct access *a = &tg->acc[i];
 		Dwarf_Die t = cur;
@@ -334,15 +379,47 @@ int var_apply_access(Dwarf_Die *var, const struct target *tg, uint64_t *off, uin
 			resolve_err("%s: cannot follow the type", path);
 			return -1;
 		}
+		if (a->kind == '>' || a->kind == '*') {
+			if (dims_used) {
+				resolve_err("%s is an array, not a pointer", path);
+				return -1;
+			}
+			if (follow_pointer(&t, path, a->kind == '>', &cur))
+				return -1;
+			if (*nderef == UMS_DEREF_MAX) {
+				resolve_err("%s: more than %d pointers to follow", path,
+					    UMS_DEREF_MAX);
+				return -1;
+			}
+			if (*nderef)
+				deref[*nderef - 1] = cur_off;
+			else
+				*off += (uint64_t)cur_off;
+			(*nderef)++;
+			cur_off = 0;
+			if (a->kind == '*') {
+				/* (*p): the path so far, dereferenced */
+				char tmp[sizeof(path) + 4];
+
+				snprintf(tmp, sizeof(tmp), "(*%s)", path);
+				pl = 0;
+				path_add(path, sizeof(path), &pl, tmp, "");
+				continue;
+			}
+			t = cur;
+			peel(&t, true);
+		}
 		tag = dwarf_tag(&t);
-		if (a->kind == '.') {
+		if (a->kind == '.' || a->kind == '>') {
 			Dwarf_Die mem;
 			uint64_t moff;
 
 			if (dims_used || (tag != DW_TAG_structure_type &&
 					  tag != DW_TAG_union_type && tag != DW_TAG_class_type)) {
-				resolve_err("%s is not a struct or union (use [N] for arrays; "
-					    "pointers are not followed)", path);
+				resolve_err("%s is not a struct or union%s", path,
+					    a->kind == '>' ? " (it is what the pointer points to)" :
+					    tag == DW_TAG_pointer_type ? " but a pointer (use ->)" :
+					    " (use [N] for arrays)");
 				return -1;
 			}
 			if (!find_member(&t, a->field, &mem, &moff)) {
@@ -353,13 +430,11 @@ int var_apply_access(Dwarf_Die *var, const struct target *tg, uint64_t *off, uin
 				resolve_err("%s.%s is a bit-field: not supported", path, a->field);
 				return -1;
 			}
-			*off += moff;
+			cur_off += (int64_t)moff;
 			if (!die_type(&mem, &cur))
 				return -1;
 			dims_used = 0;
-			if (pl < sizeof(path))
-				pl += (size_t)snprintf(path + pl, sizeof(path) - pl, ".%s",
-						       a->field);
+			path_add(path, sizeof(path), &pl, a->kind == '.' ? "." : "->", a->field);
 		} else {
 			uint64_t cnt[MAX_DIMS], esz, stride;
 			Dwarf_Die elem;
@@ -368,7 +443,8 @@ int var_apply_access(Dwarf_Die *var, const struct target *tg, uint64_t *off, uin
 			if (tag != DW_TAG_array_type) {
 				resolve_err("%s is not an array%s", path,
 					    tag == DW_TAG_pointer_type ?
-					    " (pointers are not followed)" : "");
+					    " (a pointer: use ->member, or (*p) for what it points to)" :
+					    "");
 				return -1;
 			}
 			nd = array_dims(&t, cnt, &elem);
@@ -384,18 +460,25 @@ int var_apply_access(Dwarf_Die *var, const struct target *tg, uint64_t *off, uin
 			stride = esz;
 			for (int k = dims_used + 1; k < nd; k++)
 				stride *= cnt[k];
-			*off += a->index * stride;
+			cur_off += (int64_t)(a->index * stride);
 			if (++dims_used == nd) {
 				cur = elem;
 				dims_used = 0;
 			} else {
 				cur = t;
 			}
-			if (pl < sizeof(path))
-				pl += (size_t)snprintf(path + pl, sizeof(path) - pl,
-						       "[%" PRIu64 "]", a->index);
+			{
+				char ix[32];
+
+				snprintf(ix, sizeof(ix), "[%" PRIu64 "]", a->index);
+				path_add(path, sizeof(path), &pl, ix, "");
+			}
 		}
 	}
+	if (*nderef)
+		deref[*nderef - 1] = cur_off;
+	else
+		*off += (uint64_t)cur_off;
 	if (classify(&cur, dims_used, len, vtype)) {
 		resolve_err("%s: cannot determine its size from the debug info", path);
 		return -1;

@@ -54,9 +54,9 @@ struct obj {
 };
 
 struct access {
-	char kind;		/* '.' or '[' */
-	char *field;
-	uint64_t index;
+	char kind;		/* '.' member, '[' index, '>' ->member, '*' dereference */
+	char *field;		/* '.', '>' */
+	uint64_t index;		/* '[' */
 };
 
 struct target {
@@ -96,9 +96,10 @@ static inline const char *base_name(const char *p)
 
 void target_free(struct target *t);
 /*
- * Parse the part after OBJECT: as NAME{.field|[N]}[+OFF], with NAME ending at the first '.',
- * '[' or '+' (or at the first '[' or '+' when name_dots is set: symbols like "x.0").  Returns
- * 0, or -2 (malformed) / -1 (no memory) after printing why.
+ * Parse the part after OBJECT: as NAME{.field|[N]|->field}[+OFF] or
+ * (*NAME{...}){.field|[N]|->field}[+OFF], with NAME ending at the first '.', '[', '-' or '+'
+ * (or at the first '[', '-' or '+' when name_dots is set: symbols like "x.0").  Returns 0, or
+ * -2 (malformed) / -1 (no memory) after printing why.
  */
 int target_parse(const char *s, bool name_dots, struct target *t);
 
@@ -151,10 +152,12 @@ Dwarf *obj_dwarf(struct obj *o, struct ctx *c);
 /* Find the DIE of the variable name at addr (or, failing that, the only one with the name). */
 bool var_find(Dwarf *dw, const char *name, uint64_t addr, Dwarf_Die *out);
 /*
- * Apply the accessors to the variable's type: adds their offset to *off, sets *len and *vtype.
- * Returns 0, or -1 after printing why.
+ * Apply the accessors to the variable's type: adds the offset of the accessors before the
+ * first pointer to *off; each pointer followed ('->' or '*') ends an object: deref[i] is the
+ * offset within the i-th object pointed to (*nderef of them, at most UMS_DEREF_MAX).  Sets
+ * *len and *vtype.  Returns 0, or -1 after printing why.
  */
-int var_apply_access(Dwarf_Die *var, const struct target *tg, uint64_t *off, uint64_t *len,
-		     int *vtype);
+int var_apply_access(Dwarf_Die *var, const struct target *tg, uint64_t *off, int64_t *deref,
+		     int *nderef, uint64_t *len, int *vtype);
 
 #endif /* _UMS_RESOLVE_INT_H */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * resolve_target.c - the TARGET syntax of `umsampler add` after the optional OBJECT: prefix:
- * NAME{.field|[N]}[+OFF] into a struct target (name, member/index accessors, offset).
+ * NAME{.field|[N]|->field}[+OFF] and (*NAME...){...} into a struct target (name, member,
+ * index and pointer accessors, offset).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -32,45 +33,38 @@ static bool ident_char(char c)
 }
 
 /*
- * Parse the part after OBJECT: as NAME{.field|[N]}[+OFF], with NAME ending at the first '.',
- * '[' or '+' (or at the first '[' or '+' when namelen_dots is set: symbols like "x.0").
+ * The accessors at p ({.field|[N]|->field}), up to the end, a '+' or a ')' (the caller
+ * decides which may follow); *endp receives where they stop.  s is the whole target, for
+ * messages.
  */
-int target_parse(const char *s, bool name_dots, struct target *t)
+static int parse_accessors(const char *s, const char *p, struct target *t, const char **endp)
 {
-	size_t n = name_dots ? strcspn(s, "[+") : strcspn(s, ".[+");
-	const char *p = s + n;
 	char *end;
 
-	if (n == 0) {
-		resolve_err("bad target '%s': missing symbol name", s);
-		return -2;
-	}
-	t->name = strndup(s, n);
-	if (!t->name)
-		return -1;
-	while (*p && *p != '+') {
+	while (*p && *p != '+' && *p != ')') {
 		struct access *a;
+		size_t m = 0, skip;
 
 		if (t->nacc == MAX_ACCESS) {
-			resolve_err("bad target: more than %d members/indexes", MAX_ACCESS);
+			resolve_err("bad target: more than %d members/indexes/pointers", MAX_ACCESS);
 			return -2;
 		}
 		a = &t->acc[t->nacc];
-		if (*p == '.') {
-			size_t m = 0;
-
-			while (ident_char(p[1 + m]))
+		if (*p == '.' || (p[0] == '-' && p[1] == '>')) {
+			skip = *p == '.' ? 1 : 2;
+			while (ident_char(p[skip + m]))
 				m++;
 			if (!m) {
-				resolve_err("bad target '%s': missing field name after '.'", s);
+				resolve_err("bad target '%s': missing field name after '%s'", s,
+					    skip == 1 ? "." : "->");
 				return -2;
 			}
-			a->kind = '.';
-			a->field = strndup(p + 1, m);
+			a->kind = skip == 1 ? '.' : '>';
+			a->field = strndup(p + skip, m);
 			if (!a->field)
 				return -1;
 			t->nacc++;
-			p += 1 + m;
+			p += skip + m;
 		} else if (*p == '[') {
 			if (!isdigit((unsigned char)p[1])) {
 				resolve_err("bad target '%s': expected a number after '['", s);
@@ -89,6 +83,67 @@ int target_parse(const char *s, bool name_dots, struct target *t)
 			resolve_err("bad target '%s': unexpected '%c'", s, *p);
 			return -2;
 		}
+	}
+	*endp = p;
+	return 0;
+}
+
+/* NAME at p, ending at the first '.' (unless name_dots), '[', '-', '+' or ')'. */
+static int parse_name(const char *s, const char *p, bool name_dots, struct target *t,
+		      const char **endp)
+{
+	size_t n = strcspn(p, name_dots ? "[+-)" : ".[+-)");
+
+	if (n == 0) {
+		resolve_err("bad target '%s': missing symbol name", s);
+		return -2;
+	}
+	t->name = strndup(p, n);
+	if (!t->name)
+		return -1;
+	*endp = p + n;
+	return 0;
+}
+
+/*
+ * Parse the part after OBJECT: as NAME{.field|[N]|->field}[+OFF], or with a dereference in
+ * front, (*NAME{...}){...}[+OFF] (any number of '*' inside the parentheses).
+ */
+int target_parse(const char *s, bool name_dots, struct target *t)
+{
+	const char *p = s;
+	int stars = 0, ret;
+	char *end;
+
+	if (p[0] == '(' && p[1] == '*') {
+		for (p++; *p == '*'; p++)
+			stars++;
+	}
+	ret = parse_name(s, p, name_dots, t, &p);
+	if (!ret)
+		ret = parse_accessors(s, p, t, &p);
+	if (ret)
+		return ret;
+	if (stars) {
+		if (*p != ')') {
+			resolve_err("bad target '%s': expected ')' after '(*%s...'", s, t->name);
+			return -2;
+		}
+		for (; stars; stars--) {
+			if (t->nacc == MAX_ACCESS) {
+				resolve_err("bad target: more than %d members/indexes/pointers",
+					    MAX_ACCESS);
+				return -2;
+			}
+			t->acc[t->nacc++].kind = '*';
+		}
+		ret = parse_accessors(s, p + 1, t, &p);
+		if (ret)
+			return ret;
+	}
+	if (*p == ')') {
+		resolve_err("bad target '%s': unexpected ')'", s);
+		return -2;
 	}
 	if (*p == '+') {
 		if (!isdigit((unsigned char)p[1])) {

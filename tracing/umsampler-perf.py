@@ -39,7 +39,7 @@ CHUNK = 1024  # UMS_EVENT_CHUNK in common/umsampler_abi.h
 VTYPES = ['hex', 'u8', 'u16', 'u32', 'u64', 's8', 's16', 's32', 's64', 'f32', 'f64', 'str']
 INTFMT = {1: '=B', 2: '=H', 3: '=I', 4: '=Q', 5: '=b', 6: '=h', 7: '=i', 8: '=q'}
 SIZES = [0, 1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 0]
-F_PARTIAL, F_CHANGED, F_TRUNCATED = 1, 2, 4
+F_PARTIAL, F_CHANGED, F_TRUNCATED, F_UNRESOLVED, F_TORN = 1, 2, 4, 8, 16
 WITH_VTYPE = os.environ.get('UMS_CSV_VTYPE') == '1'
 
 regions = {}    # id -> (name, length, weak: only from a del/gone event)
@@ -170,7 +170,8 @@ def render_value(vtype, data, partial):
 
 def flags_str(flags):
     return '|'.join(n for b, n in ((F_PARTIAL, 'partial'), (F_CHANGED, 'changed'),
-                                   (F_TRUNCATED, 'truncated')) if flags & b)
+                                   (F_TRUNCATED, 'truncated'), (F_UNRESOLVED, 'unresolved'),
+                                   (F_TORN, 'torn')) if flags & b)
 
 
 def csv_value(vtype, text):

@@ -20,7 +20,7 @@ my %mode = (control => 0600, enabled => 0600, regions => 0400, snapshot => 0400,
 for my $f (sort keys %mode) {
 	is((stat(dbg($f)))[2] & 07777, $mode{$f}, sprintf('%s mode %04o', $f, $mode{$f}));
 }
-like(rd('regions'), qr/^ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH\n\z/,
+like(rd('regions'), qr/^ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH DEREF SEQ\n\z/,
      'regions: header only');
 my $st = stats();
 for my $k (qw(ticks samples bytes partial emitted missed late_max_ns late_p99_ns regions targets

@@ -118,7 +118,7 @@ subtest 'snapshot' => sub {
 # --- regions ------------------------------------------------------------------
 subtest 'regions and stats' => sub {
 	my @hdr = rd_lines('regions');
-	is($hdr[0], 'ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH', 'regions header');
+	is($hdr[0], 'ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH DEREF SEQ', 'regions header');
 	my @r1 = regions();
 	is(scalar @r1, scalar(@vars) + 1, 'regions: one line per region');
 	for my $v (@vars, [big => 'hex']) {
@@ -290,7 +290,7 @@ subtest 'del ID, del name=, del pid=, clear' => sub {
 
 	is(ctl_errno("clear\n"), 0, 'clear');
 	is(scalar(regions()), 0, 'clear removed every region');
-	is(rd('regions'), "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH\n", 'regions: header only');
+	is(rd('regions'), "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH DEREF SEQ\n", 'regions: header only');
 	is(rd('snapshot'), '', 'snapshot empty');
 	my @left = (glob(dbg('values') . '/*'), glob(dbg('raw') . '/*'));
 	is(scalar @left, 0, 'values/ and raw/ empty') or diag("@left");

@@ -317,7 +317,7 @@ subtest '50 targets killed at once' => sub {
 	is($st->{targets}, 0, 'many: no target left');
 	is($st->{targets_gone}, $st0->{targets_gone} + $N, "many: targets_gone += $N");
 	cmp_ok($st->{samples}, '>=', $st0->{samples}, 'many: samples monotonic');
-	is(rd('regions'), "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH\n",
+	is(rd('regions'), "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH DEREF SEQ\n",
 	   'many: regions lists nothing');
 	my @left = (glob(dbg('values') . '/*'), glob(dbg('raw') . '/*'));
 	is(scalar(@left), 0, 'many: values/ and raw/ empty');

@@ -20,7 +20,7 @@ use Ums;
 
 my $T0 = time;
 my $MAX_REGIONS = 8;
-my $HDR = "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH\n";
+my $HDR = "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH DEREF SEQ\n";
 
 ums_unload() if ums_loaded();
 ok(ums_load("max_regions=$MAX_REGIONS"), "insmod max_regions=$MAX_REGIONS");

@@ -242,8 +242,8 @@ my @writers = map {
 
 # ---------------------------------------------------------------------------
 # readers
-my $REG_RE = qr/^\d+ \d+ 0x[0-9a-f]+ \d+ \d+ (?:hex|u8|u16|u32|u64|s8|s16|s32|s64|f32|f64|str) (?:always|change) [A-Za-z0-9_.:-]+ \d+ \d+ \d+ (?:off|on|stale) (?:none|thread|mirror)$/;
-my $SNAP_RE = qr/^(?:id=\d+ name=\S+ pid=\d+ seq=\d+ time_ns=\d+ late_ns=\d+ type=\w+ flags=(?:none|[a-z|]+) mirror=(?:off|on|stale) path=(?:none|thread|mirror)(?: value=.*)?|  [0-9a-f]{4,}: .*)$/;
+my $REG_RE = qr/^\d+ \d+ 0x[0-9a-f]+ \d+ \d+ (?:hex|u8|u16|u32|u64|s8|s16|s32|s64|f32|f64|str) (?:always|change) [A-Za-z0-9_.:-]+ \d+ \d+ \d+ (?:off|on|stale) (?:none|thread|mirror) (?:-|-?\d+(?:,-?\d+)*) (?:-|0x[0-9a-f]+|[+-]\d+)$/;
+my $SNAP_RE = qr/^(?:id=\d+ name=\S+ pid=\d+ seq=\d+ time_ns=\d+ late_ns=\d+ type=\w+ flags=(?:none|[a-z|]+) mirror=(?:off|on|stale) path=(?:none|thread|mirror) raddr=0x[0-9a-f]+(?: value=.*)?|  [0-9a-f]{4,}: .*)$/;
 
 sub read_err {
 	my ($f) = @_;
@@ -272,7 +272,7 @@ my @readers = map {
 				if ($f eq 'regions') {
 					my @l = split /\n/, $s;
 					$bad->("regions header: $l[0]") unless ($l[0] // '') eq
-						'ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH';
+						'ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH DEREF SEQ';
 					$bad->("regions line: $_") for grep { !/$REG_RE/ } @l[1 .. $#l];
 				} elsif ($f eq 'snapshot') {
 					$bad->('snapshot line: ' . substr($_, 0, 100)) for grep { !/$SNAP_RE/ } split /\n/, $s;

@@ -36,7 +36,7 @@ no warnings 'portable';
 
 my $T0 = time;
 my $TRACE = '/sys/kernel/tracing';
-my $HDR = "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH\n";
+my $HDR = "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH DEREF SEQ\n";
 
 ums_unload() if ums_loaded();
 ok(ums_load('period_us=10000'), 'insmod');

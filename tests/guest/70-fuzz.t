@@ -55,7 +55,7 @@ my %OKERR = map { (eval "Errno::$_()") => $_ } qw(EINVAL ESRCH EFAULT E2BIG ENOS
 my @TYPES = qw(hex u8 u16 u32 u64 s8 s16 s32 s64 f32 f64 str);
 my %SIZE = (hex => 0, str => 0, u8 => 1, s8 => 1, u16 => 2, s16 => 2, u32 => 4, s32 => 4, f32 => 4,
 	    u64 => 8, s64 => 8, f64 => 8);
-my @KEYS = qw(pid addr len period_us type name mode fault);
+my @KEYS = qw(pid addr len period_us type name mode fault deref seq);
 my @STATIC = qw(counter u8 u16 u64 s8 s16 s32 s64 f32 f64 str shape big);
 
 my $DIR = tmp_dir('fuzz');
@@ -108,6 +108,16 @@ sub cnum {
 	return $d + 0;
 }
 
+# A signed C number ([+-] then cnum) below 2^63: its magnitude, or undef;
+# a seq offset is checked for alignment through its magnitude.
+sub scnum {
+	my ($s) = @_;
+	my $m = $s =~ /^[+-](.*)$/s ? $1 : $s;
+	my $x = cnum($m);
+	return undef if !defined $x || $x > 9223372036854775807;
+	return $x;
+}
+
 sub name_ok { my ($n, $del) = @_; return length($n) <= 31 && $n =~ /^[A-Za-z0-9_.:-]+$/ && ($del || $n !~ /^r[0-9]+$/) }
 
 # Classify one line for writer $k: ('noop'), ('fail'), ('unsafe'), ('add', {fields}), ('del', name).
@@ -143,7 +153,15 @@ sub classify {
 			$fail = 1;
 			next;
 		}
-		if ($key eq 'type') {
+		if ($key eq 'deref') {
+			my @o = split /,/, $v, -1;
+			$fail = 1 if @o > 8 || grep { !defined scnum($_) } @o;
+			$f{chain} = 1;
+		} elsif ($key eq 'seq') {
+			my $x = $v =~ /^[+-]/ ? scnum($v) : cnum($v);
+			$fail = 1 if !defined $x || $x % 4 || ($v !~ /^[+-]/ && $x + 4 > 0x7ffffffff000);
+			$f{chain} = 1;
+		} elsif ($key eq 'type') {
 			$fail = 1 unless grep { $_ eq $v } @TYPES;
 			$f{type} = $v;
 		} elsif ($key eq 'mode') {
@@ -163,6 +181,8 @@ sub classify {
 	return ('unsafe') if !defined $f{name} || $f{name} !~ /^w${k}_/;
 	return ('unsafe') if !defined $f{pid} || !$RANGE{$f{pid}};
 	return ('fail') if $fail || !defined $f{addr};
+	# chains and seq counters read other addresses than addr: not modelled
+	return ('unsafe') if $f{chain};
 	$f{type} //= 'hex';
 	$f{mode} //= 'always';
 	$f{period_us} //= $PERIOD;

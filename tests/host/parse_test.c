@@ -170,6 +170,47 @@ static void test_mirror(void)
 	}
 }
 
+/* deref= offsets (signed C numbers, 1..8 of them) and seq= (absolute or relative). */
+static void test_deref_seq(void)
+{
+	static const struct {
+		const char *in;
+		unsigned int nr;
+		long long off[UMS_DEREF_MAX];
+		unsigned int seq_mode;
+		long long seq;
+	} t[] = {
+		{ "add pid=1 addr=4096 len=8 deref=8", 1, { 8 }, UMS_SEQ_NONE, 0 },
+		{ "add pid=1 addr=4096 len=8 deref=8,8", 2, { 8, 8 }, UMS_SEQ_NONE, 0 },
+		{ "add pid=1 addr=4096 len=8 deref=0,-16,+0x10,010", 4, { 0, -16, 16, 8 },
+		  UMS_SEQ_NONE, 0 },
+		{ "add pid=1 addr=4096 len=8 deref=1,2,3,4,5,6,7,-8", 8, { 1, 2, 3, 4, 5, 6, 7, -8 },
+		  UMS_SEQ_NONE, 0 },
+		{ "add pid=1 addr=4096 len=8 deref=0x7fffffffffffffff", 1, { 0x7fffffffffffffffLL },
+		  UMS_SEQ_NONE, 0 },
+		{ "add pid=1 addr=4096 len=8 seq=0x2000", 0, { 0 }, UMS_SEQ_ABS, 0x2000 },
+		{ "add pid=1 addr=4096 len=8 seq=-8 deref=0", 1, { 0 }, UMS_SEQ_REL, -8 },
+		{ "add pid=1 addr=4096 len=8 seq=+4096", 0, { 0 }, UMS_SEQ_REL, 4096 },
+		{ "add pid=1 addr=4096 len=8 seq=+0", 0, { 0 }, UMS_SEQ_REL, 0 },
+	};
+	struct ums_cmd c;
+	struct ums_perr pe;
+	size_t i;
+	unsigned int j;
+	int r, same;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&c, 0x5a, sizeof(c));
+		r = ums_parse(t[i].in, strlen(t[i].in), &lim, &c, 1, &pe);
+		same = r == 1 && c.nr_deref == t[i].nr && c.seq_mode == t[i].seq_mode &&
+		       (t[i].seq_mode == UMS_SEQ_NONE || c.seq == t[i].seq);
+		for (j = 0; same && j < t[i].nr; j++)
+			same = c.deref[j] == t[i].off[j];
+		ok(same, "\"%s\": %u offsets, seq mode %u (got r=%d nr=%u mode=%u)", t[i].in, t[i].nr,
+		   t[i].seq_mode, r, c.nr_deref, c.seq_mode);
+	}
+}
+
 static void test_line_cap(void)
 {
 	char buf[600];
@@ -212,6 +253,13 @@ static void test_messages(void)
 		{ "add pid=1 addr=1 len=1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		  "line 1: unexpected word 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' "
 		  "(expected key=value, 'fault' or 'mirror')" },
+		{ "add pid=1 addr=1 len=1 deref=1,2,3,4,5,6,7,8,9", "line 1: deref: more than 8 offsets" },
+		{ "add pid=1 addr=1 len=1 deref=8,", "line 1: deref: offset 2 is empty" },
+		{ "add pid=1 addr=1 len=1 deref=8,q", "line 1: deref: offset 'q' is not a number" },
+		{ "add pid=1 addr=1 len=1 seq=+6",
+		  "line 1: seq '+6' is not aligned to 4 bytes (a u32 counter)" },
+		{ "add pid=1 addr=1 len=1 deref=0 mirror",
+		  "line 1: mirror: a region with deref is sampled by the thread only" },
 		{ "add pid=1 addr=0xffffffff81000000 len=4",
 		  "line 1: addr 0xffffffff81000000 len 4 beyond user address limit 0x7ffffffff000" },
 	};
@@ -419,6 +467,7 @@ int main(void)
 {
 	test_good();
 	test_mirror();
+	test_deref_seq();
 	test_line_cap();
 	test_messages();
 	test_misc();

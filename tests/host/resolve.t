@@ -76,7 +76,7 @@ for my $v (sort keys %variants) {
 }
 
 # ---- helpers ----
-my $HEADER = "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH\n";
+my $HEADER = "ID PID ADDR LEN PERIOD_US TYPE MODE NAME SAMPLES PARTIAL EMITTED MIRROR PATH DEREF SEQ\n";
 
 sub wfile {
 	my ($f, $s) = @_;
@@ -97,6 +97,7 @@ sub rfile {
 # stdout, stderr)
 sub run {
 	local $ENV{UMSAMPLER_DEBUGFS} = $ENV{UMSAMPLER_DEBUGFS} // $fake;
+	local $ENV{UMSAMPLER_STATE_DIR} = "$fake/state";
 	return run_cli($cli, @_);
 }
 
@@ -104,9 +105,14 @@ sub start_target {
 	my ($v) = @_;
 	my ($o, $i);
 	my $pid = open2($o, $i, "$out/$v/hostvars-$v");
-	my %sym;
+	my (%sym, %chain);
 	while (my $l = <$o>) {
-		return { pid => $pid, in => $i, out => $o, sym => \%sym } if $l =~ /^ready (\d+)/;
+		return { pid => $pid, in => $i, out => $o, sym => \%sym, chain => \%chain }
+			if $l =~ /^ready (\d+)/;
+		if ($l =~ /^chain (\S+) (\S+) (\d+) (\S+) (\S+)/) {
+			$chain{$1} = { addr => $2, len => $3, type => $4, deref => $5 };
+			next;
+		}
 		my ($t, $a, $s, $ty) = split ' ', $l;
 		$sym{$t} = { addr => $a, len => $s, type => $ty };
 	}
@@ -175,6 +181,41 @@ for my $v (sort keys %variants) {
 		like($so, qr/^added id=7 name=\Q$n\E pid=$pid addr=$s->{addr} len=$len type=$type /,
 		     "$v: add $target: prints id and name");
 	}
+	# pointer chains: -> and (*p) become deref= offsets; DWARF only
+	for my $target (sort keys %{$t->{chain}}) {
+		my $c = $t->{chain}{$target};
+		my $n = defname($target);
+		my ($st, $ctl, $so, $se) = fake_add($pid, $target, $n,
+			"7 $pid $c->{addr} $c->{len} 10000 $c->{type} always $n 0 0 0\n");
+		if (!$V->{dwarf}) {
+			is($st, 1, "$v: $target needs DWARF: exit 1");
+			like($se, qr/need DWARF/, "$v: $target: says DWARF is needed");
+			next;
+		}
+		is($st, 0, "$v: add '$target': exit 0") or diag($se);
+		is($ctl, sprintf("add pid=%d addr=%s len=%d type=%s name=%s deref=%s\n", $pid,
+				 $c->{addr}, $c->{len}, $c->{type}, $n, $c->{deref}),
+		   "$v: add '$target': addr of the base, deref= offsets, the final member's type");
+		like($so, qr/^added id=7 name=\Q$n\E .* deref=\Q$c->{deref}\E /,
+		     "$v: add '$target': prints the chain");
+		like(rfile("$fake/state/targets") // '', qr/^7 $pid \Q$n $target\E$/m,
+		     "$v: add '$target': remembers the expression for list and watch");
+	}
+	if ($V->{dwarf}) {
+		for my $bad (['counter->x', qr/counter is not a pointer/],
+			     ['g_ptr->x', qr/g_ptr is a void pointer/],
+			     ['g_opaque->x', qr/g_opaque points to an incomplete type \(struct opaque/],
+			     ['head->nosuch', qr/head has no member 'nosuch'/],
+			     ['head.value', qr/head is not a struct or union but a pointer \(use ->\)/],
+			     ['(*counter)', qr/counter is not a pointer/],
+			     ['head' . ('->next' x 8) . '->value', qr/more than 8 pointers/],
+			     ['(*pp', qr/expected '\)'/]) {
+			my ($st, $ctl, undef, $se) = fake_add($pid, $bad->[0]);
+			is($st, $bad->[0] eq '(*pp' ? 2 : 1, "$v: '$bad->[0]': refused, exit status");
+			like($se, $bad->[1], "$v: '$bad->[0]': names the problem") or diag($se);
+			is($ctl, '', "$v: '$bad->[0]': nothing written");
+		}
+	}
 	# ambiguity (statics in the executable and the library)
 	unless ($V->{strip}) {
 		my ($st, $ctl, $so, $se) = fake_add($pid, 'dup_name');
@@ -219,7 +260,7 @@ for my $v (sort keys %variants) {
 		($st, $ctl, $so, $se) = fake_add($pid, 'g_conf.arr[4]');
 		like($se, qr/index out of range \(4 elements\)/, 'index out of range');
 		($st, $ctl, $so, $se) = fake_add($pid, 'g_ptr[0]');
-		like($se, qr/not an array \(pointers are not followed\)/, 'pointer not followed');
+		like($se, qr/g_ptr is not an array \(a pointer: use ->member, or \(\*p\) for what it points to\)/, 'a pointer indexed: says how to follow it');
 		($st, $ctl, $so, $se) = fake_add($pid, 'g_conf[x]');
 		is($st, 2, 'malformed target: exit 2');
 		my $c = $t->{sym}{counter};
@@ -332,6 +373,22 @@ wfile("$fake/values/ratio", '');
 	like($l[3], qr/^\s*9 ratio .* f64\s+2s always\s+0\s+0  -$/, 'list: no sample yet');
 	($st, $so) = run('list', '--wide');
 	like($so, qr/  (ab){64}$/m, 'list --wide: whole value');
+	# a chain added by `umsampler add` (its expression in the state file) and one that was not
+	make_path("$fake/state");
+	wfile("$fake/state/targets", "3 177 head-_value head->value\n4 999 other x->y\n");
+	wfile("$fake/regions", $HEADER .
+	      "3 177 0x601040 8 1000 u64 always head-_value 5 0 5 off thread 16 -\n" .
+	      "4 177 0x601050 4096 10000 hex always blk 5 0 5 off thread - -8\n");
+	wfile("$fake/values/head-_value", "11\n");
+	wfile("$fake/values/blk", "00\n");
+	($st, $so) = run('list');
+	my @c = split /\n/, $so;
+	is(scalar @c, 5, 'list: chained regions get a second line');
+	like($c[2], qr/^\s+head->value = 0x601040 deref=16$/,
+	     'list: the expression it was added from, the base and the offsets');
+	like($c[4], qr/^\s+0x601050 seq=-8$/, 'list: a seq region (no recorded expression; another pid\'s entry ignored)');
+	($st, $so) = run('watch', '--count', '1');
+	like($so, qr/^head->value\s+177 u64\s+11\s/m, 'watch: shown by its expression');
 	wfile("$fake/regions", $HEADER);
 	($st, $so) = run('list');
 	is($so, "no regions\n", 'list: no regions');

@@ -171,6 +171,32 @@ sub Ums::target {
 	die "umstarget did not start";
 }
 
+# Ums::chain_target(PROG) starts tests/progs/umschain (or umschain32): ->{ptr}
+# (its pointer size), ->{var}{NAME} (address), ->{off}{FIELD}, ->{node}{I}.
+sub Ums::chain_target {
+	my ($prog) = @_;
+	my ($out, $in);
+	my $pid = open2($out, $in, "$Ums::PROGS/$prog");
+	my $self = bless { pid => $pid, out => $out, in => $in, var => {}, off => {}, node => {} },
+		__PACKAGE__;
+	push @Ums::TARGETS, $self;
+	Scalar::Util::weaken($Ums::TARGETS[-1]);
+	while (my $l = <$out>) {
+		if ($l =~ /^ptr (\d+)/) {
+			$self->{ptr} = $1;
+		} elsif ($l =~ /^var (\S+) 0x([0-9a-f]+)/) {
+			$self->{var}{$1} = hex($2);
+		} elsif ($l =~ /^off (\S+) (\d+)/) {
+			$self->{off}{$1} = $2;
+		} elsif ($l =~ /^node (\d+) 0x([0-9a-f]+)/) {
+			$self->{node}{$1} = hex($2);
+		} elsif ($l =~ /^ready (\d+)/) {
+			return $self;
+		}
+	}
+	die "$prog did not start";
+}
+
 sub pid { $_[0]{pid} }
 sub addr { $_[0]{var}{$_[1]}{hex} }
 sub len { $_[0]{var}{$_[1]}{len} }
@@ -354,16 +380,17 @@ sub wait_quiet {
 }
 
 # snapshot -> { NAME => { id, name, pid, seq, time_ns, late_ns, type, flags, mirror, path,
-#   value, dump, line } }
+#   raddr, value, dump, line } }
 # (unparsable lines under '!bad')
 sub snapshot {
 	my %s;
 	my $cur;
 	for my $l (split /\n/, rd('snapshot') // '') {
-		if ($l =~ /^id=(\d+) name=(\S+) pid=(\d+) seq=(\d+) time_ns=(\d+) late_ns=(\d+) type=(\S+) flags=(\S+) mirror=(\S+) path=(\S+)(?: value=(.*))?$/) {
+		if ($l =~ /^id=(\d+) name=(\S+) pid=(\d+) seq=(\d+) time_ns=(\d+) late_ns=(\d+) type=(\S+) flags=(\S+) mirror=(\S+) path=(\S+) raddr=(0x[0-9a-f]+)(?: value=(.*))?$/) {
 			$cur = $s{$2} = { id => $1, name => $2, pid => $3, seq => $4, time_ns => $5,
 					  late_ns => $6, type => $7, flags => $8, mirror => $9,
-					  path => $10, value => $11, dump => '', line => $l };
+					  path => $10, raddr => hex($11), value => $12, dump => '',
+					  line => $l };
 		} elsif (defined $cur && $l =~ /^  /) {
 			$cur->{dump} .= "$l\n";
 		} else {

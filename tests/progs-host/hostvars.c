@@ -4,6 +4,7 @@
  * kind the DWARF type mapping handles.  Prints "TARGET ADDR SIZE TYPE" for each (TYPE is what
  * `umsampler add` must pick with DWARF), then "ready PID", then sleeps until stdin closes.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -50,6 +51,35 @@ static volatile int dup_name = 1;	/* also a static in hostlib.c */
 volatile int mixed_name = 3;		/* a static in hostlib.c: this global wins */
 extern uint32_t lib_shared;
 
+/* Pointer chains: `umsampler add` turns -> and (*p) into deref= offsets. */
+struct node {
+	uint64_t pad;
+	struct node *next;
+	uint64_t value;
+	char name[8];
+};
+struct node n3 = { 0, NULL, 33, "three" }, n2 = { 0, &n3, 22, "two" }, n1 = { 0, &n2, 11, "one" };
+struct node *head = &n1;
+struct holder {
+	int a;
+	struct node *n;
+} hold = { 1, &n1 }, *g = &hold;
+struct item {
+	int id;
+	char name[8];
+} it0, it1, it2, it3;
+struct item *table[4] = { &it0, &it1, &it2, &it3 };
+struct point *ppt = &g_conf.pt, **pp = &ppt;
+struct stats {
+	uint64_t hits[4];
+} st0;
+struct server {
+	int id;
+	struct stats *stats;
+} srv = { 1, &st0 };
+struct opaque;
+struct opaque *g_opaque;
+
 void hostlib_print(void);
 
 #define P(t, a, s, ty) printf("%s %p %zu %s\n", t, (void *)(a), (size_t)(s), ty)
@@ -91,6 +121,20 @@ int main(void)
 	P("mixed_name", &mixed_name, sizeof(mixed_name), "s32");
 	P("exedup", &dup_name, sizeof(dup_name), "s32");
 	P("lib_shared_exe", &lib_shared, sizeof(lib_shared), "u32");
+	/* chain TARGET BASE LEN TYPE DEREF */
+	printf("chain head->value %p 8 u64 %zu\n", (void *)&head, offsetof(struct node, value));
+	printf("chain head->next->name %p 8 str %zu,%zu\n", (void *)&head,
+	       offsetof(struct node, next), offsetof(struct node, name));
+	printf("chain g->n->value %p 8 u64 %zu,%zu\n", (void *)&g, offsetof(struct holder, n),
+	       offsetof(struct node, value));
+	printf("chain table[3]->name %p 8 str %zu\n", (void *)&table[3],
+	       offsetof(struct item, name));
+	printf("chain (*pp)->y %p 4 u32 0,%zu\n", (void *)&pp, offsetof(struct point, y));
+	printf("chain srv.stats->hits[2] %p 8 u64 %zu\n", (void *)&srv.stats,
+	       offsetof(struct stats, hits[2]));
+	printf("chain head->next->next->value+2 %p 6 hex %zu,%zu,%zu\n", (void *)&head,
+	       offsetof(struct node, next), offsetof(struct node, next),
+	       offsetof(struct node, value) + 2);
 	hostlib_print();
 	printf("ready %d\n", (int)getpid());
 	while (read(0, &c, 1) > 0)
