@@ -14,7 +14,10 @@
  *     is never read;
  *  2. looked up with get_user_pages_remote(FOLL_NOFAULT | FOLL_FORCE): only a
  *     page present in the target's page tables is found, nothing is faulted
- *     in, swapped in or allocated. FOLL_FORCE only lets GUP follow a
+ *     in, swapped in or allocated. A page absent from them is still read
+ *     where its content is defined without I/O (umsd_absent_page()): zeroes
+ *     for anonymous memory that never had a page, the page cache's page for
+ *     a file mapping that never had a private copy. FOLL_FORCE only lets GUP follow a
  *     NUMA-balancing PROT_NONE hint (the page is present and is read as it
  *     is, not as zeroes); it never widens the mapping rules, which umsd
  *     checks itself (VM_READ). Protection keys guard the owning threads'
@@ -48,6 +51,7 @@
 #include <linux/hugetlb_inline.h>
 #include <linux/magic.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/uaccess.h>
 #include <linux/userfaultfd_k.h>
 
@@ -112,12 +116,52 @@ static bool umsd_may_fault(struct vm_area_struct *vma)
 	return vma_is_anonymous(vma) && !is_vm_hugetlb_page(vma) && !userfaultfd_armed(vma);
 }
 
+/* umsd_get_page(): no page, but the bytes are zeroes (an anonymous page never touched). */
+#define UMSD_ZEROES	1
+
+/*
+ * Nothing in the target's page tables at @addr: what would the target read
+ * there? It is known without faulting anything in while the mapping never
+ * had a page of its own (anon_vma NULL: no copy-on-write copy, so nothing of
+ * it can be swapped out) or is a shared file mapping: zeroes for private
+ * anonymous memory; for a file, the file's page from the page cache if it is
+ * there and up to date (looked up without marking it accessed, never mapped
+ * into the target). Anything else may need I/O, may be swapped out, or is
+ * for a userfaultfd handler to fill: -ENOENT, the bytes stay missing.
+ */
+static int umsd_absent_page(struct vm_area_struct *vma, u64 addr, struct page **pagep)
+{
+	struct folio *folio;
+	pgoff_t index;
+
+	/* userfaultfd: the target's own handler decides what a missing page holds */
+	if (is_vm_hugetlb_page(vma) || vma_is_dax(vma) || userfaultfd_armed(vma))
+		return -ENOENT;
+	if (vma_is_anonymous(vma))
+		return READ_ONCE(vma->anon_vma) ? -ENOENT : UMSD_ZEROES;
+	if (!vma->vm_file || (!(vma->vm_flags & VM_SHARED) && READ_ONCE(vma->anon_vma)))
+		return -ENOENT;
+	index = linear_page_index(vma, addr);
+	/* No FGP_ flags: no lock, no accessed mark, no allocation; never sleeps. */
+	folio = filemap_get_folio(vma->vm_file->f_mapping, index);
+	if (IS_ERR_OR_NULL(folio))
+		return -ENOENT;
+	if (!folio_test_uptodate(folio)) {
+		folio_put(folio);
+		return -ENOENT;
+	}
+	*pagep = folio_file_page(folio, index);
+	return 0;
+}
+
 /*
  * Find the page frame holding @addr in @mm (the caller holds its mmap lock
- * for reading) and take a GUP reference on it, which the caller drops with
- * put_page() right after its read. Returns 0, -EFAULT if the address is
- * unmapped or refused, -ENOENT if the page is not resident (and could not be
- * faulted in), -EHWPOISON if the page has a memory error.
+ * for reading) and take a reference on it (GUP's, or the page cache
+ * lookup's), which the caller drops with put_page() right after its read.
+ * Returns 0, UMSD_ZEROES (no page: the bytes are zeroes), -EFAULT if the
+ * address is unmapped or refused, -ENOENT if the page is not resident (and
+ * could not be faulted in, nor found as umsd_absent_page() explains),
+ * -EHWPOISON if the page has a memory error.
  */
 static int umsd_get_page(struct mm_struct *mm, u64 addr, bool fault, struct page **pagep)
 {
@@ -130,8 +174,11 @@ static int umsd_get_page(struct mm_struct *mm, u64 addr, bool fault, struct page
 	ret = ums_gup_remote(mm, addr, FOLL_FORCE | FOLL_NOFAULT, &page);
 	if (ret != 1 && fault && umsd_may_fault(vma))
 		ret = ums_gup_remote(mm, addr, FOLL_FORCE | FOLL_NOWAIT, &page);
-	if (ret != 1)
-		return -ENOENT;
+	if (ret != 1) {
+		ret = umsd_absent_page(vma, addr, &page);
+		if (ret)
+			return ret;
+	}
 	if (PageHWPoison(page)) {
 		put_page(page);
 		return -EHWPOISON;
@@ -153,6 +200,10 @@ static int umsd_read_page(struct mm_struct *mm, u64 addr, u8 *dst, size_t len, b
 	int ret;
 
 	ret = umsd_get_page(mm, addr, fault, &page);
+	if (ret == UMSD_ZEROES) {
+		memset(dst, 0, len);
+		return 0;
+	}
 	if (ret)
 		return ret;
 	kaddr = kmap_local_page(page);
@@ -244,6 +295,10 @@ static int umsd_read_word(struct mm_struct *mm, u64 addr, unsigned int size, boo
 		return 0;
 	}
 	ret = umsd_get_page(mm, addr, fault, &page);
+	if (ret == UMSD_ZEROES) {
+		*val = 0;
+		return 0;
+	}
 	if (ret)
 		return ret;
 	kaddr = kmap_local_page(page) + offset_in_page(addr);

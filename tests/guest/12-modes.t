@@ -208,6 +208,43 @@ subtest 'debug_floor reads a kernel page' => sub {
 	   'debug_floor=0: the target\'s own (zero) bytes again');
 };
 
+# --- absent pages whose content is defined: read exactly, without faulting ---
+subtest 'absent pages with a defined content: read exactly, page tables unchanged' => sub {
+	my $lone = $t->{var}{lone}{addr};
+	is(pagemap_present($pid, $lone), 0, 'lone: an untouched page of its own mapping, not present');
+	is(ctl_errno($t->add_line('lone', name => 'lone', period_us => 10000) . "\n"), 0, 'add lone');
+	ok(wait_for(sub { region_samples('lone') >= 3 }, 10), 'lone sampled');
+	is(region_by_name('lone')->{partial}, 0, 'lone: never partial (anonymous, never had a page: zeroes)');
+	is(rd('raw/lone'), "\0" x 4096, 'lone: zeroes');
+	is(pagemap_present($pid, $lone), 0, 'lone: still not present (nothing faulted in)');
+
+	my $file = '/usr/share/common-licenses/GPL-3';
+	SKIP: {
+		skip "no $file", 9 unless -r $file && -s $file >= 4096;
+		my $fp = $t->{var}{filepg}{addr};
+		ok(Ums::wr('/proc/sys/vm/drop_caches', "1\n"), 'drop the page cache');
+		is($t->cmd("mapfile filepg $file"), 'ok mapfile', "map $file over filepg (never touched)");
+		is(ctl_errno($t->add_line('filepg', name => 'filepg', period_us => 10000) . "\n"), 0,
+		   'add filepg');
+		ok(wait_for(sub { region_samples('filepg') >= 3 }, 10), 'filepg sampled');
+		my $p0 = region_by_name('filepg')->{partial};
+		cmp_ok($p0, '>', 0, 'not in the page cache: partial (it would need I/O)');
+		open(my $fh, '<:raw', $file) or die "$file: $!";
+		my $want = '';
+		read($fh, $want, 4096);
+		{ local $/; my $rest = <$fh> }	# the whole file into the page cache
+		close $fh;
+		my $r = region_by_name('filepg');
+		ok(wait_for(sub { my $x = region_by_name('filepg'); $x->{samples} >= $r->{samples} + 3 &&
+				  snap('filepg')->{flags} !~ /partial/ }, 10),
+		   'in the page cache: read whole');
+		is(rd('raw/filepg'), $want, '... the file\'s bytes, from the page cache');
+		is(pagemap_present($pid, $fp), 0, '... and the target\'s page tables unchanged');
+		is(ctl_errno("del name=filepg\n"), 0, 'del filepg');
+	}
+	is(ctl_errno("del name=lone\n"), 0, 'del lone');
+};
+
 # --- clean up ----------------------------------------------------------------
 ok(trace_write("$EV/filter", "0\n"), 'clear the filter');
 is(slurp("$TR/$EV/filter"), "none\n", 'filter reads none');

@@ -40,6 +40,9 @@ sub hops {
 
 sub snap { return snapshot()->{$_[0]} // {} }
 
+# values/NAME without its newline ('' if absent).
+sub val { my $v = rd("values/$_[0]") // ''; chomp $v; return $v }
+
 # The u64 at ADDR in PID, as /proc/PID/mem reads it (undef: unreadable).
 sub mem_u64 {
 	my ($pid, $addr) = @_;
@@ -75,7 +78,7 @@ sub chains {
 	ok(more_samples('c8', 2), 'chains sampled');
 	my $s = snapshot();
 	for my $k (1 .. 8) {
-		is(rd("values/c$k"), $k * 0x1111, "$k hop(s): node ${k}'s value");
+		is(val("c$k"), $k * 0x1111, "$k hop(s): node ${k}'s value");
 		is($s->{"c$k"}{raddr}, $c->{node}{$k} + $c->{off}{value},
 		   "$k hop(s): snapshot raddr is node ${k}'s value field");
 	}
@@ -84,7 +87,7 @@ sub chains {
 	ctl("add pid=$pid addr=$head len=6 type=str period_us=10000 name=cname deref=" .
 	    hops($c, 2, 'name') . "\n");
 	ok(more_samples('cname', 1), 'a string behind two hops');
-	is(rd('values/cname'), 'node2', '... reads node 2\'s name');
+	is(val('cname'), 'node2', '... reads node 2\'s name');
 
 	# --- the pointer moves to a new object; the old one keeps its bytes ---------
 	trace_on(sample => "id == " . region_by_name('c3')->{id});
@@ -99,7 +102,7 @@ sub chains {
 	is(scalar(grep { hex($_->{addr}) != $new + $c->{off}{value} } @ev), 0,
 	   '... and carries its address (event addr)');
 	is(snap('c3')->{raddr}, $new + $c->{off}{value}, 'snapshot raddr: the new object');
-	is(rd('values/c8'), 8 * 0x1111, 'the hops beyond it follow the new node\'s next');
+	is(val('c8'), 8 * 0x1111, 'the hops beyond it follow the new node\'s next');
 	my $oldv = mem_u64($pid, $c->{node}{3} + $c->{off}{value});
 	is($oldv, 3 * 0x1111, 'the old object is still there with its old bytes') if defined $oldv;
 
@@ -124,27 +127,27 @@ sub chains {
 		like($s->{"c$k"}{flags}, qr/unresolved/, "NULL hop: c$k unresolved");
 		like($s->{"c$k"}{flags}, qr/partial/, "... and partial");
 		is($s->{"c$k"}{raddr}, 0, '... raddr 0');
-		is(rd("values/c$k"), '?', "... values/c$k: ?");
+		is(val("c$k"), '?', "... values/c$k: ?");
 		is(rd("raw/c$k"), "\0" x 8, '... data zeroes');
 	}
-	is(rd('values/c4'), 4 * 0x1111, 'the hops before it still resolve');
+	is(val('c4'), 4 * 0x1111, 'the hops before it still resolve');
 	ok(region_by_name('c8'), 'the unresolved regions stay');
 	cmp_ok(stats()->{unresolved}, '>', $u0, 'stats: unresolved grows');
 	is($c->cmd('restore 5'), 'ok restore', 'pointer restored');
-	ok(wait_for(sub { rd('values/c5') eq 5 * 0x1111 && rd('values/c8') eq 8 * 0x1111 }, 10),
+	ok(wait_for(sub { val('c5') eq 5 * 0x1111 && val('c8') eq 8 * 0x1111 }, 10),
 	   'resolved again');
 	is($c->cmd('bad 1'), 'ok bad', 'head points into an unmapped page');
 	ok(more_samples('c2', 6), 'sampled past unmapped_limit');
 	$s = snapshot();
 	like($s->{c2}{flags}, qr/unresolved/, 'a hop through the unmapped page: unresolved');
-	is(rd('values/c2'), '?', '... values: ?');
+	is(val('c2'), '?', '... values: ?');
 	unlike($s->{c1}{flags}, qr/unresolved/, 'the chain ending in it resolved ...');
 	like($s->{c1}{flags}, qr/partial/, '... to bytes that cannot be read: partial');
-	is(rd('values/c1'), '?', '... values: ?');
+	is(val('c1'), '?', '... values: ?');
 	ok(region_by_name('c1') && region_by_name('c2'),
 	   '... both regions stay (their base, &head, is mapped)');
 	is($c->cmd('restore 1'), 'ok restore', 'head restored');
-	ok(wait_for(sub { rd('values/c1') eq 0x1111 }, 10), 'resolved again');
+	ok(wait_for(sub { val('c1') eq 0x1111 }, 10), 'resolved again');
 
 	# a chain whose base itself is unmapped: refused at the add
 	is(errname(ctl_errno(sprintf("add pid=%d addr=0x1000 type=u64 deref=0 name=nobase\n", $pid))),
@@ -159,7 +162,7 @@ sub chains {
 		is($st, 0, "CLI: add $pid 'head->next->value'") or diag($se);
 		like($so, qr/ deref=$c->{off}{next},$c->{off}{value} /, '... deref= from DWARF offsets');
 		ok(more_samples('head-_next-_value', 2), '... sampled');
-		is(rd('values/head-_next-_value'), 2 * 0x1111, '... node 2\'s value (type u64 from DWARF)');
+		is(val('head-_next-_value'), 2 * 0x1111, '... node 2\'s value (type u64 from DWARF)');
 		($st, $so) = run_cli($cli, 'list');
 		like($so, qr/^\s+head->next->value = $head deref=/m, 'CLI list: shows the expression');
 		($st, $so, $se) = run_cli($cli, 'add', $pid, 'head->value->x');
@@ -177,9 +180,9 @@ sub chains {
 	my $dn = region_samples('fvalue') - $n0;
 	cmp_ok(stats()->{spans} - $sp0, '>=', $dn - 1, "one span copy per pass ($dn passes)");
 	$s = snapshot();
-	is(rd('values/fvalue'), 0x33333, 'fvalue: the moved node 3\'s value');
-	is(rd('values/fname'), 'moved', 'fname: its name');
-	is(rd('values/fpad'), 0x5a5a5a5a5a5a5a5a, 'fpad: its pad');
+	is(val('fvalue'), 0x33333, 'fvalue: the moved node 3\'s value');
+	is(val('fname'), 'moved', 'fname: its name');
+	is(val('fpad'), 0x5a5a5a5a5a5a5a5a, 'fpad: its pad');
 	is($s->{fname}{raddr} - $s->{fvalue}{raddr}, $c->{off}{name} - $c->{off}{value},
 	   'each field at its own address in the object');
 
@@ -187,7 +190,7 @@ sub chains {
 	ctl(sprintf("add pid=%d addr=0x%x type=u64 period_us=10000 name=cplain\n", $pid,
 		    $c->{node}{8} + $c->{off}{value}));
 	ok(more_samples('cplain', 1), 'a plain region');
-	is(rd('values/cplain'), 8 * 0x1111, '... reads node 8 directly');
+	is(val('cplain'), 8 * 0x1111, '... reads node 8 directly');
 	ctl("clear\n");
 	$c->kill;
 	return $c;

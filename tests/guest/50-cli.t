@@ -15,6 +15,7 @@ use IPC::Open2;
 use IPC::Open3;
 use Symbol 'gensym';
 use Test::More;
+use Cwd ();
 use Time::HiRes qw(sleep);
 use Ums;
 
@@ -195,7 +196,7 @@ $t->kill;
 # ---- Debian's python3 (non-PIE, stripped: .dynsym only) ----
 subtest 'python3: .dynsym symbols' => sub { SKIP: {
 	my $py = '/usr/bin/python3';
-	skip "$py missing", 12 unless -x $py;
+	skip "$py missing", 16 unless -x $py;
 	my ($po, $pi);
 	my $ppid = open2($po, $pi, $py, '-OO', '-c',
 			 'import sys; print(sys.hexversion, flush=True); sys.stdin.read()');
@@ -209,6 +210,22 @@ subtest 'python3: .dynsym symbols' => sub { SKIP: {
 	   'python3: from .dynsym');
 	is(wait_for(sub { value('Py_OptimizeFlag') // '' }, 10), '2',
 	   'python3 -OO: Py_OptimizeFlag is 2');
+	# resident-only, as a new user tries it: an untouched .rodata page is read from the
+	# page cache (the file's page, never mapped into python3)
+	my $pva;
+	# (the whole binary into the guest's page cache first, as a running program's binary
+	# usually is: here it comes over 9p and only what python3 read so far is cached)
+	system('sh', '-c', 'cat "$1" >/dev/null', 'sh', Cwd::abs_path($py)) == 0 or
+		diag('cannot read the binary');
+	($st, $so, $se) = run('add', $ppid, 'Py_Version', '--type', 'u64', '--name', 'pyver');
+	is($st, 0, 'python3: add Py_Version --type u64 (resident-only)') or diag($se);
+	($pva) = $so =~ / addr=(0x[0-9a-f]+) /;
+	my $present0 = pagemap_present($ppid, hex($pva // 0));
+	is(wait_for(sub { value('pyver') // '' }, 10), $hexver,
+	   'python3: Py_Version == sys.hexversion without --fault' .
+	   ($present0 ? '' : ' (its page not even mapped: from the page cache)'));
+	is(region_by_name('pyver')->{partial}, 0, 'python3: Py_Version never partial');
+	is(pagemap_present($ppid, hex($pva // 0)), $present0, 'python3: its page tables unchanged');
 	($st, $so, $se) = run('add', $ppid, 'Py_Version', '--type', 'u64', '--fault');
 	is($st, 0, 'python3: add Py_Version --type u64 --fault') or diag($se);
 	is(wait_for(sub { value('Py_Version') // '' }, 10), $hexver,

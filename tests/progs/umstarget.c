@@ -108,6 +108,8 @@ static struct var vars[] = {
 	{ "page", NULL, 4096, "hex", 1 },	/* touched anon page, pattern */
 	{ "fresh", NULL, 4096, "hex", 1 },	/* never-touched anon page */
 	{ "two", NULL, 8192, "hex", 1 },	/* two touched pages */
+	{ "lone", NULL, 4096, "hex", 1 },	/* never-touched page, a mapping of its own */
+	{ "filepg", NULL, 4096, "hex", 1 },	/* a page to map a file over (mapfile) */
 };
 
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
@@ -147,6 +149,22 @@ static void *ticker(void *arg)
 		ticks++;
 	}
 	return NULL;
+}
+
+/*
+ * An untouched anonymous page in a mapping of its own (PROT_NONE guard pages
+ * on both sides, so no neighbour merges with it): a mapping that never had a
+ * page, whose bytes are known to be zeroes.
+ */
+static void *map_alone(void)
+{
+	uint8_t *p = mmap(NULL, 3 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || mprotect(p + 4096, 4096, PROT_READ | PROT_WRITE)) {
+		perror("mmap");
+		exit(2);
+	}
+	return p + 4096;
 }
 
 static void *map_pages(size_t len, int touch)
@@ -228,6 +246,8 @@ int main(int argc, char **argv)
 	find("page")->addr = map_pages(4096, 1);
 	find("fresh")->addr = map_pages(4096, 0);
 	find("two")->addr = map_pages(8192, 1);
+	find("lone")->addr = map_alone();
+	find("filepg")->addr = map_alone();
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (size_t i = 0; i < NVARS; i++)
