@@ -500,8 +500,14 @@ static void poller_main(void)
 					riov[r].iov_base = (void *)(uintptr_t)(base + (uint64_t)r * L);
 					riov[r].iov_len = L;
 				}
-				if (process_vm_readv(tpids[k], liov, R, riov, R, 0) != (ssize_t)per)
-					_exit(6);
+				/* at most IOV_MAX (1024) iovecs per call */
+				for (r = 0; r < R; r += 1024) {
+					int n = R - r < 1024 ? R - r : 1024;
+
+					if (process_vm_readv(tpids[k], liov + r, n, riov + r, n, 0) !=
+					    (ssize_t)n * L)
+						_exit(6);
+				}
 				poll_account(next, R);
 			} else if (kind == 1) {
 				for (r = 0; r < R; r++) {
