@@ -218,6 +218,17 @@ subtest 'absent pages with a defined content: read exactly, page tables unchange
 	is(rd('raw/lone'), "\0" x 4096, 'lone: zeroes');
 	is(pagemap_present($pid, $lone), 0, 'lone: still not present (nothing faulted in)');
 
+	# a file-backed global the program never read: its .rodata page, from the page cache
+	my $ro = $t->{var}{rodata}{addr};
+	is(pagemap_present($pid, $ro), 0, 'rodata: an untouched .rodata page, not present');
+	system('sh', '-c', 'cat "$1" >/dev/null', 'sh', "$Ums::PROGS/umstarget");	# into the page cache
+	is(ctl_errno($t->add_line('rodata', name => 'rodata', period_us => 10000) . "\n"), 0, 'add rodata');
+	ok(wait_for(sub { region_samples('rodata') >= 3 }, 10), 'rodata sampled');
+	is(region_by_name('rodata')->{partial}, 0, 'rodata: never partial (the file\'s page, cached)');
+	is(rd('raw/rodata'), "\x42\x43" . ("\0" x 4094), 'rodata: the bytes the program would read');
+	is(pagemap_present($pid, $ro), 0, 'rodata: still not present (nothing mapped into the target)');
+	is(ctl_errno("del name=rodata\n"), 0, 'del rodata');
+
 	my $file = '/usr/share/common-licenses/GPL-3';
 	SKIP: {
 		skip "no $file", 9 unless -r $file && -s $file >= 4096;

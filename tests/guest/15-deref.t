@@ -48,7 +48,8 @@ sub mem_u64 {
 	my ($pid, $addr) = @_;
 	open(my $fh, '<:raw', "/proc/$pid/mem") or return undef;
 	sysseek($fh, $addr, 0) or return undef;
-	return sysread($fh, my $b, 8) == 8 ? unpack('Q<', $b) : undef;
+	my $b;
+	return (sysread($fh, $b, 8) // 0) == 8 ? unpack('Q<', $b) : undef;
 }
 
 # Wait until region NAME has N more samples than now.

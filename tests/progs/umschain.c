@@ -15,7 +15,7 @@
  *   var head ADDR                 (&head)
  *   var block ADDR / var seq ADDR (the seq-guarded block and its counter)
  *   var plain ADDR                (a block written the same way, no counter)
- *   off next N / off value N / off name N
+ *   off pad N / off next N / off value N / off name N
  *   node I ADDR                   (each node, 1..NODES)
  *   ready PID
  * then answers commands from stdin, each with "ok ..." once it took effect:
@@ -121,7 +121,8 @@ int main(void)
 	printf("ptr %zu\n", sizeof(void *));
 	printf("var head %p\nvar block %p\nvar seq %p\nvar plain %p\n", (void *)&head,
 	       (void *)sb.block, (void *)&sb.seq, (void *)plain);
-	printf("off next %zu\noff value %zu\noff name %zu\n", offsetof(struct node, next),
+	printf("off pad %zu\noff next %zu\noff value %zu\noff name %zu\n",
+	       offsetof(struct node, pad), offsetof(struct node, next),
 	       offsetof(struct node, value), offsetof(struct node, name));
 	for (k = 1; k <= NODES; k++)
 		printf("node %d %p\n", k, (void *)nodes[k]);

@@ -82,6 +82,15 @@ static volatile double v_f64 = 497.5;
 static char v_str[32] = "kernel can read!";
 static struct shape v_shape = { 0x11223344, 0x5566, "abcdefghi" };
 static uint8_t v_big[10000];
+/*
+ * A file-backed global the program never reads: 1 MiB of .rodata (stored in
+ * the file), so that the page in its middle is far from anything touched
+ * (fault-around maps at most 64 KiB around a fault) and stays out of the
+ * page tables; `rodata` is that page, starting with 0x42 0x43.
+ */
+static const uint8_t v_rodata[1 << 20] __attribute__((aligned(4096))) = {
+	[1] = 1, [1 << 19] = 0x42, [(1 << 19) + 1] = 0x43,
+};
 
 struct var {
 	const char *name;
@@ -108,6 +117,7 @@ static struct var vars[] = {
 	{ "page", NULL, 4096, "hex", 1 },	/* touched anon page, pattern */
 	{ "fresh", NULL, 4096, "hex", 1 },	/* never-touched anon page */
 	{ "two", NULL, 8192, "hex", 1 },	/* two touched pages */
+	{ "rodata", (void *)&v_rodata[1 << 19], 4096, "hex", 0 },	/* untouched .rodata page */
 	{ "lone", NULL, 4096, "hex", 1 },	/* never-touched page, a mapping of its own */
 	{ "filepg", NULL, 4096, "hex", 1 },	/* a page to map a file over (mapfile) */
 };
