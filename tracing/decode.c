@@ -273,7 +273,7 @@ int ums_reassembler_finish(struct ums_reassembler *r)
 int ums_csv_row(FILE *f, const struct ums_sample *s)
 {
 	size_t vlen = strlen(s->value);
-	char flags[32], *q;
+	char flags[64], *q;
 	int ret;
 
 	q = malloc(2 * vlen + 3);
@@ -669,7 +669,7 @@ static int ums_vt_parse(const char *s)
  */
 static int ums_perf_parse_row(char *line, struct ums_sample *s)
 {
-	char *f[10], *p = line, *end, *src, *dst, fname[32];
+	char *f[10], *p = line, *end, *src, *dst, fname[64];
 	unsigned int bit;
 	int i, vt;
 

@@ -136,7 +136,7 @@ struct plugin_sample {
 static void plugin_print_one(struct trace_seq *s, const struct plugin_sample *p)
 {
 	const struct plugin_region *r = plugin_known(p->id);
-	char fl[32], *val;
+	char fl[64], *val;
 
 	if (r)
 		trace_seq_printf(s, "name=%s", r->name);
