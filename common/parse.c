@@ -11,7 +11,7 @@
  *   add pid=PID addr=ADDR [len=LEN] [period_us=N] [type=T] [name=NAME] [mode=M] [fault]
  *       [mirror] [deref=O1[,O2,...]] [seq=ADDR|seq=+OFF|seq=-OFF]
  *   del ID | del pid=PID | del name=NAME
- *   clear | sync
+ *   clear | sync | enable | disable
  * Blank lines and '#' comments are ignored; a trailing '\r' is ignored.
  */
 #include "parse.h"
@@ -41,6 +41,7 @@ static const struct { unsigned int bit; const char *name; } ums_flag_names[UMS_F
 static const char * const ums_op_names[UMS_OP_NR] = {
 	[UMS_OP_ADD] = "add", [UMS_OP_DEL_ID] = "del_id", [UMS_OP_DEL_PID] = "del_pid",
 	[UMS_OP_DEL_NAME] = "del_name", [UMS_OP_CLEAR] = "clear", [UMS_OP_SYNC] = "sync",
+	[UMS_OP_ENABLE] = "enable", [UMS_OP_DISABLE] = "disable",
 };
 
 /* Keys of the add command; also the bit numbers of the "seen" mask. */
@@ -143,7 +144,8 @@ char *ums_flags_names(char *buf, size_t size, unsigned int flags, bool none)
  * ums_op_name() - name of a parsed operation
  * @op: enum ums_op value
  *
- * Return: "add", "del_id", "del_pid", "del_name", "clear", "sync", or "?" if out of range.
+ * Return: "add", "del_id", "del_pid", "del_name", "clear", "sync", "enable", "disable", or "?"
+ * if out of range.
  */
 const char *ums_op_name(unsigned int op)
 {
@@ -817,15 +819,22 @@ int ums_parse_line(const char *s, size_t n, unsigned int lineno, const struct um
 	cmd->period_us = 0;
 	if (ums_tok_eq(t.s, t.n, "del"))
 		return ums_parse_del(s, n, pos, lim, cmd, perr, lineno);
-	if (ums_tok_eq(t.s, t.n, "clear") || ums_tok_eq(t.s, t.n, "sync")) {
-		cmd->op = t.s[0] == 'c' ? UMS_OP_CLEAR : UMS_OP_SYNC;
-		if (ums_next_tok(s, n, &pos, &t))
-			return ums_perr_set(perr, -EINVAL, lineno, "'%s' takes no arguments, got %s",
-					    ums_op_name(cmd->op), UMS_Q(&t));
-		return 0;
-	}
-	return ums_perr_set(perr, -EINVAL, lineno,
-			    "unknown command %s (add, del, clear, sync or 'PID ADDR LEN')", UMS_Q(&t));
+	if (ums_tok_eq(t.s, t.n, "clear"))
+		cmd->op = UMS_OP_CLEAR;
+	else if (ums_tok_eq(t.s, t.n, "sync"))
+		cmd->op = UMS_OP_SYNC;
+	else if (ums_tok_eq(t.s, t.n, "enable"))
+		cmd->op = UMS_OP_ENABLE;
+	else if (ums_tok_eq(t.s, t.n, "disable"))
+		cmd->op = UMS_OP_DISABLE;
+	else
+		return ums_perr_set(perr, -EINVAL, lineno,
+				    "unknown command %s (add, del, clear, sync, enable, disable or 'PID ADDR LEN')",
+				    UMS_Q(&t));
+	if (ums_next_tok(s, n, &pos, &t))
+		return ums_perr_set(perr, -EINVAL, lineno, "'%s' takes no arguments, got %s",
+				    ums_op_name(cmd->op), UMS_Q(&t));
+	return 0;
 }
 
 /**

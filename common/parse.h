@@ -3,7 +3,7 @@
  * parse.h - umsampler control-line parser interface.
  *
  * Owns: the control-file grammar (one command per line: add / PID ADDR LEN shorthand / del /
- * clear / sync), the parsed command representation (struct ums_cmd), parse error reporting
+ * clear / sync / enable / disable), the parsed command representation (struct ums_cmd), parse error reporting
  * (struct ums_perr) and the value-type / op name tables.  Pure code: compiled into the module
  * and on the host (see pure.h).
  */
@@ -14,7 +14,7 @@
 #include "umsampler_abi.h"
 
 enum ums_op { UMS_OP_ADD = 0, UMS_OP_DEL_ID, UMS_OP_DEL_PID, UMS_OP_DEL_NAME, UMS_OP_CLEAR,
-	UMS_OP_SYNC, UMS_OP_NR };
+	UMS_OP_SYNC, UMS_OP_ENABLE, UMS_OP_DISABLE, UMS_OP_NR };
 
 /* `seq=`: none, an absolute address, or an offset from the (resolved) data address. */
 enum ums_seq_mode { UMS_SEQ_NONE = 0, UMS_SEQ_ABS, UMS_SEQ_REL };

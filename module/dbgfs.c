@@ -50,7 +50,7 @@ static struct dentry *dbgfs_raw;
 
 /* Protects dbgfs_last_err: the reason of the most recent failed control write. */
 static DEFINE_MUTEX(dbgfs_err_lock);
-static char dbgfs_last_err[192];
+static char dbgfs_last_err[UMS_ERR_TEXT];
 
 /*
  * The errno's name without its sign: "%pe" gives it when the kernel has
@@ -79,28 +79,47 @@ static const char *dbgfs_errname(int err, char *buf, size_t size)
 	}
 }
 
+/**
+ * ums_err_text() - a failed control write's report, as the control file and
+ * the device give it back
+ * @buf:	receives "ENAME: reason (errno)"
+ * @size:	its size
+ * @err:	the negative errno
+ * @msg:	the reason (struct ums_perr's message)
+ * @who:	the interface written to, for the log: "control" or "device"
+ *
+ * Also logs it, rate-limited.
+ */
+void ums_err_text(char *buf, size_t size, int err, const char *msg, const char *who)
+{
+	char nbuf[24];
+	const char *name = dbgfs_errname(err, nbuf, sizeof(nbuf));
+
+	snprintf(buf, size, "%s: %s (%d)", name, msg, err);
+	pr_info_ratelimited("%s: %s: %s\n", who, name, msg);
+}
+
 /*
  * Record why a control write failed, as "ENAME: reason (errno)": kept for
  * reads of the control file and logged (rate-limited).
  */
 static __printf(2, 3) void dbgfs_fail(int err, const char *fmt, ...)
 {
-	char buf[24], msg[UMS_PERR_MSG];
-	const char *name = dbgfs_errname(err, buf, sizeof(buf));
+	char msg[UMS_PERR_MSG];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	mutex_lock(&dbgfs_err_lock);
-	snprintf(dbgfs_last_err, sizeof(dbgfs_last_err), "%s: %s (%d)", name, msg, err);
+	ums_err_text(dbgfs_last_err, sizeof(dbgfs_last_err), err, msg, "control");
 	mutex_unlock(&dbgfs_err_lock);
-	pr_info_ratelimited("control: %s: %s\n", name, msg);
 }
 
 static ssize_t dbgfs_control_write(struct file *file, const char __user *ubuf, size_t count,
 				   loff_t *ppos)
 {
+	struct ums_writer w;
 	struct ums_perr perr;
 	char *buf;
 	int ret;
@@ -123,7 +142,10 @@ static ssize_t dbgfs_control_write(struct file *file, const char __user *ubuf, s
 	buf = vmemdup_user(ubuf, count);
 	if (IS_ERR(buf))
 		return PTR_ERR(buf);
-	ret = ums_control(buf, count, file->f_cred, &perr);
+	/* Only CAP_SYS_PTRACE openers get here (above). */
+	w.cred = file->f_cred;
+	w.priv = true;
+	ret = ums_control(buf, count, &w, &perr);
 	kvfree(buf);
 	if (ret < 0) {
 		dbgfs_fail(ret, "%s", perr.msg);
@@ -250,8 +272,13 @@ DEFINE_SEQ_ATTRIBUTE(dbgfs_##__name)
 
 DEFINE_DBGFS_LIST_ATTRIBUTE(regions);
 
-/* Size of the text buffer ums_render_value() needs for @len bytes of @vtype. */
-static size_t dbgfs_value_size(const struct ums_region *r)
+/**
+ * ums_value_text_size() - room ums_render_value() needs for a region's value
+ * @r:	the region (its len and vtype)
+ *
+ * Return: bytes of the text buffer, with the NUL.
+ */
+size_t ums_value_text_size(const struct ums_region *r)
 {
 	if (r->vtype == UMS_VT_HEX)
 		return r->len * 2 + 1;
@@ -274,7 +301,7 @@ static int dbgfs_snapshot_show(struct seq_file *m, void *v)
 	r = list_entry(v, struct ums_region, node);
 	if (!ums_region_visible(r))
 		return 0;
-	vsize = dbgfs_value_size(r);
+	vsize = ums_value_text_size(r);
 	hsize = (r->len / 16 + 1) * 80 + 1;
 	data = kvmalloc(r->len, GFP_KERNEL);
 	text = kvmalloc(max(vsize, hsize), GFP_KERNEL);
@@ -402,7 +429,7 @@ static const struct file_operations dbgfs_enabled_fops = {
 static int dbgfs_value_show(struct seq_file *m, void *v)
 {
 	struct ums_region *r = m->private;
-	size_t vsize = dbgfs_value_size(r);
+	size_t vsize = ums_value_text_size(r);
 	struct ums_slot s;
 	char *text;
 	u8 *data;

@@ -2,9 +2,11 @@
 /*
  * main.c - module init/exit and module parameters.
  *
- * Load order: the sampler thread, then the debugfs files (nothing can be
- * opened before the module is complete). Unload in reverse: the debugfs
- * files (waiting for writers in progress), the sampler thread and its
+ * Load order: the sampler thread, then the debugfs files, then /dev/umsampler
+ * (nothing can be opened before the module is complete). Unload in reverse:
+ * the device (an open one holds a module reference, so none is open at
+ * exit), the debugfs files (waiting for writers in progress), the sampler
+ * thread and its
  * reaper, then every region and target is destroyed (dropping all pid, mm
  * and cred references, see umsampler.h; op=del for every region left; the
  * mirrors' hrtimers and notifiers are stopped and removed with their
@@ -25,6 +27,7 @@ bool ums_param_debug_floor;
 bool ums_param_allow_nondumpable;
 bool ums_param_sched_fifo;
 unsigned int ums_param_mirror_budget = 4096;
+unsigned int ums_param_user_max_regions = 128;
 
 static int param_set_period(const char *val, const struct kernel_param *kp)
 {
@@ -51,6 +54,11 @@ static int param_set_mirror_budget(const char *val, const struct kernel_param *k
 	return param_set_uint_minmax(val, kp, 0, 1U << 20);
 }
 
+static int param_set_user_max_regions(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, 1U << 20);
+}
+
 /* The kernel_param_ops of an unsigned parameter checked by param_set_<name>(). */
 #define UMS_UINT_PARAM_OPS(__name)				\
 static const struct kernel_param_ops __name##_ops = {		\
@@ -63,6 +71,7 @@ UMS_UINT_PARAM_OPS(max_len);
 UMS_UINT_PARAM_OPS(max_regions);
 UMS_UINT_PARAM_OPS(unmapped);
 UMS_UINT_PARAM_OPS(mirror_budget);
+UMS_UINT_PARAM_OPS(user_max_regions);
 
 module_param_cb(period_us, &period_ops, &ums_param_period_us, 0644);
 MODULE_PARM_DESC(period_us, "Default sampling period in microseconds (100..3600000000, default 10000)");
@@ -90,6 +99,10 @@ module_param_cb(mirror_budget, &mirror_budget_ops, &ums_param_mirror_budget, 064
 MODULE_PARM_DESC(mirror_budget,
 		 "Bytes mirror regions may copy per hrtimer expiry, each and all together (0..1048576, default 4096; 0: no mirror)");
 
+module_param_cb(user_max_regions, &user_max_regions_ops, &ums_param_user_max_regions, 0644);
+MODULE_PARM_DESC(user_max_regions,
+		 "Most regions one delegated user (no CAP_SYS_PTRACE) may have through /dev/umsampler (0..1048576, default 128; 0: none)");
+
 static int __init ums_init(void)
 {
 	int err;
@@ -101,8 +114,13 @@ static int __init ums_init(void)
 	err = ums_dbgfs_init();
 	if (err)
 		goto out_sampler;
+	err = ums_cdev_init();
+	if (err)
+		goto out_dbgfs;
 	return 0;
 
+out_dbgfs:
+	ums_dbgfs_exit();
 out_sampler:
 	umsd_stop();
 	umsd_release();
@@ -112,11 +130,13 @@ out_sampler:
 static void __exit ums_exit(void)
 {
 	/*
-	 * Remove the debugfs tree first (it waits for control writes and opens
-	 * in progress), so nothing can add or kick any more; then stop the
+	 * Remove the device and the debugfs tree first (each waits for control
+	 * writes and opens in progress), so nothing can add or kick any more;
+	 * then stop the
 	 * sampler and its reaper; then nothing reaches the registry and it is
 	 * torn down.
 	 */
+	ums_cdev_exit();
 	ums_dbgfs_exit();
 	umsd_stop();
 	/* Mirrors kick the (stopped) thread until ums_destroy_all() removed them. */

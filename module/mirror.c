@@ -201,7 +201,7 @@ static bool ums_mirror_target_ok(const struct ums_target *t)
 	     rcu_access_pointer(task->real_cred) == t->cred;
 	rcu_read_unlock();
 	return ok && (get_dumpable(t->mm) == SUID_DUMP_USER ||
-		      READ_ONCE(ums_param_allow_nondumpable));
+		      (!t->delegated && READ_ONCE(ums_param_allow_nondumpable)));
 }
 
 /* Copy @r's bytes from the mirrored page frames; false on a memory error. m->lock held, on. */

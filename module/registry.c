@@ -22,6 +22,9 @@
  * `del name=`, `clear`, `sync`, `regions`, `snapshot` and the values/ and
  * raw/ files only reach regions whose target is visible in the caller's pid
  * namespace (ums_region_visible()). Names are one namespace for everybody.
+ * A writer without CAP_SYS_PTRACE (a delegated user of /dev/umsampler, see
+ * struct ums_writer) reaches, in addition, only the regions it added itself
+ * (ums_region_reach()); `enable`/`disable` need CAP_SYS_PTRACE.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -64,22 +67,26 @@ static u32 ums_next_id = 1;
 
 /**
  * struct ums_batch - what one control write has prepared but not committed
+ * @w:		who writes
  * @added:	new regions (ums_region.node), in command order
  * @targets:	targets created for @added (ums_target.list)
  * @nr_added:	entries on @added
  * @nr_doomed:	linked regions marked for deletion
  * @sync:	a `sync` command was seen
+ * @enable:	the last `enable` (1) or `disable` (0) seen, -1 if none
  */
 struct ums_batch {
+	const struct ums_writer *w;
 	struct list_head added;
 	struct list_head targets;
 	unsigned int nr_added;
 	unsigned int nr_doomed;
 	bool sync;
+	int enable;
 };
 
 static struct ums_target *ums_target_new(struct pid *pid, struct mm_struct *mm,
-					 const struct cred *cred)
+					 const struct cred *cred, bool delegated)
 {
 	struct ums_target *t = kzalloc(sizeof(*t), GFP_KERNEL);
 
@@ -93,6 +100,7 @@ static struct ums_target *ums_target_new(struct pid *pid, struct mm_struct *mm,
 	t->mm = mm;
 	t->cred = get_cred(cred);
 	t->pid_nr = pid_nr(pid);
+	t->delegated = delegated;
 	return t;
 }
 
@@ -182,6 +190,21 @@ bool ums_region_visible(const struct ums_region *r)
 	return pid_nr_ns(r->target->pid, task_active_pid_ns(current)) != 0;
 }
 
+/**
+ * ums_region_reach() - may this writer (or device reader) act on the region?
+ * @r:	a linked region (its target is alive); ums_ctl_lock
+ * @w:	the opener of the control file or device
+ *
+ * Return: true if the region is visible in current's pid namespace and @w
+ * has CAP_SYS_PTRACE or is the delegated user who added it (same euid).
+ */
+bool ums_region_reach(const struct ums_region *r, const struct ums_writer *w)
+{
+	if (!ums_region_visible(r))
+		return false;
+	return w->priv || (r->delegated && uid_eq(r->owner, w->cred->euid));
+}
+
 /* Drop a region that was never linked (prepared by a failed or undone command). */
 static void ums_region_discard(struct ums_region *r)
 {
@@ -247,13 +270,13 @@ void ums_region_emit(struct ums_region *r, enum ums_region_op op, enum ums_gone_
 }
 
 /* The live or prepared region named @name; @visible: only one the writer may see. */
-static struct ums_region *ums_find_name(struct ums_batch *b, const char *name, bool visible)
+static struct ums_region *ums_find_name(struct ums_batch *b, const char *name, bool reach)
 {
 	struct ums_region *r;
 
 	ums_for_each_region(r)
 		if (!r->doomed && !strcmp(r->name, name))
-			return !visible || ums_region_visible(r) ? r : NULL;
+			return !reach || ums_region_reach(r, b->w) ? r : NULL;
 	list_for_each_entry(r, &b->added, node)
 		if (!strcmp(r->name, name))
 			return r;
@@ -267,10 +290,12 @@ static struct ums_region *ums_find_name(struct ums_batch *b, const char *name, b
 static struct ums_target *ums_find_target(struct ums_batch *b, struct pid *pid,
 					  struct mm_struct *mm, const struct cred *cred)
 {
+	bool delegated = !b->w->priv;
 	struct ums_target *t;
 
 	ums_for_each_target(t)
-		if (t->pid == pid && t->mm == mm && t->cred == cred && !READ_ONCE(t->gone))
+		if (t->pid == pid && t->mm == mm && t->cred == cred && t->delegated == delegated &&
+		    !READ_ONCE(t->gone))
 			return t;
 	list_for_each_entry(t, &b->targets, list)
 		if (t->pid == pid && t->mm == mm && t->cred == cred)
@@ -327,7 +352,7 @@ static const char *ums_task_refused(struct task_struct *task, struct mm_struct *
  * Validate what an add needs from the target process; takes an mm_users ref
  * (*mmp) and a cred ref (*credp) on success.
  */
-static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, const struct cred *opener,
+static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, const struct ums_writer *w,
 			     struct mm_struct **mmp, const struct cred **credp,
 			     struct ums_perr *perr)
 {
@@ -349,13 +374,15 @@ static int ums_get_target_mm(const struct ums_cmd *c, struct pid *pid, const str
 	 * cred) instead of keeping credentials no check ever saw.
 	 */
 	*credp = get_task_cred(task);
-	ret = ums_may_read(c, opener, *mmp, perr);
+	ret = ums_may_read(c, w->cred, *mmp, perr);
 	/*
 	 * Setuid and prctl(PR_SET_DUMPABLE, 0) processes ask not to be
-	 * inspected; honour that unless the administrator said otherwise.
-	 * Checked here and on every pass (sampler.c).
+	 * inspected; honour that unless the administrator said otherwise (and
+	 * always for a delegated user). Checked here and on every pass
+	 * (sampler.c, mirror.c).
 	 */
-	if (!ret && get_dumpable(*mmp) != SUID_DUMP_USER && !READ_ONCE(ums_param_allow_nondumpable))
+	if (!ret && get_dumpable(*mmp) != SUID_DUMP_USER &&
+	    (!w->priv || !READ_ONCE(ums_param_allow_nondumpable)))
 		ret = ums_perr_set(perr, -EPERM, c->line,
 				   "pid %d is not dumpable (setuid or PR_SET_DUMPABLE 0); see allow_nondumpable",
 				   c->pid);
@@ -370,7 +397,20 @@ out:
 	return ret;
 }
 
-/* Checks of an add that need nothing from the target: name taken, max_regions. */
+/* Regions a delegated writer owns once @b is applied (its own doomed ones do not count). */
+static unsigned int ums_user_regions(struct ums_batch *b)
+{
+	kuid_t uid = b->w->cred->euid;
+	unsigned int n = b->nr_added;
+	struct ums_region *r;
+
+	ums_for_each_region(r)
+		if (!r->doomed && r->delegated && uid_eq(r->owner, uid))
+			n++;
+	return n;
+}
+
+/* Checks of an add that need nothing from the target: name taken, max_regions, user_max_regions. */
 static int ums_add_allowed(struct ums_batch *b, const struct ums_cmd *c, struct ums_perr *perr)
 {
 	unsigned int max = READ_ONCE(ums_param_max_regions);
@@ -379,6 +419,13 @@ static int ums_add_allowed(struct ums_batch *b, const struct ums_cmd *c, struct 
 		return ums_perr_set(perr, -EEXIST, c->line, "name '%s' already exists", c->name);
 	if (ums_nr_regions - b->nr_doomed + b->nr_added >= max)
 		return ums_perr_set(perr, -ENOSPC, c->line, "max_regions (%u) reached", max);
+	if (!b->w->priv) {
+		max = READ_ONCE(ums_param_user_max_regions);
+		if (ums_user_regions(b) >= max)
+			return ums_perr_set(perr, -ENOSPC, c->line,
+					    "user_max_regions (%u) reached for uid %u", max,
+					    from_kuid(&init_user_ns, b->w->cred->euid));
+	}
 	return 0;
 }
 
@@ -429,7 +476,7 @@ static int ums_add_link(struct ums_batch *b, struct ums_region *r, const struct 
 
 	t = ums_find_target(b, pid, mm, cred);
 	if (!t) {
-		t = ums_target_new(pid, mm, cred);
+		t = ums_target_new(pid, mm, cred, !b->w->priv);
 		if (!t)
 			return ums_perr_set(perr, -ENOMEM, c->line, "out of memory");
 		list_add_tail(&t->list, &b->targets);
@@ -440,13 +487,14 @@ static int ums_add_link(struct ums_batch *b, struct ums_region *r, const struct 
 	if (!r->name[0])
 		snprintf(r->name, sizeof(r->name), "r%u", r->id);
 	r->target = t;
+	r->owner = b->w->cred->euid;
+	r->delegated = !b->w->priv;
 	list_add_tail(&r->node, &b->added);
 	b->nr_added++;
 	return 0;
 }
 
-static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c,
-			   const struct cred *opener, struct ums_perr *perr)
+static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c, struct ums_perr *perr)
 {
 	const struct cred *cred = NULL;
 	struct mm_struct *mm = NULL;
@@ -461,7 +509,7 @@ static int ums_prepare_add(struct ums_batch *b, const struct ums_cmd *c,
 	pid = find_get_pid(c->pid);
 	if (!pid)
 		return ums_perr_set(perr, -ESRCH, c->line, "no process %d", c->pid);
-	ret = ums_get_target_mm(c, pid, opener, &mm, &cred, perr);
+	ret = ums_get_target_mm(c, pid, b->w, &mm, &cred, perr);
 	if (ret)
 		goto out_pid;
 	ret = ums_add_mapped(c, mm, perr);
@@ -516,8 +564,8 @@ static unsigned int ums_batch_del_many(struct ums_batch *b, const struct ums_cmd
 	unsigned int n = 0;
 
 	ums_for_each_region(r) {
-		if (!r->doomed && (all ? ums_region_visible(r) :
-				   pid_nr_ns(r->target->pid, ns) == c->pid)) {
+		if (!r->doomed && ums_region_reach(r, b->w) &&
+		    (all || pid_nr_ns(r->target->pid, ns) == c->pid)) {
 			r->doomed = true;
 			b->nr_doomed++;
 			n++;
@@ -540,7 +588,7 @@ static int ums_prepare_del(struct ums_batch *b, const struct ums_cmd *c, struct 
 	switch (c->op) {
 	case UMS_OP_DEL_ID:
 		r = xa_load(&ums_ids, c->id);
-		if (!r || r->doomed || !ums_region_visible(r))
+		if (!r || r->doomed || !ums_region_reach(r, b->w))
 			return ums_perr_set(perr, -ENOENT, c->line, "no region %u", c->id);
 		break;
 	case UMS_OP_DEL_NAME:
@@ -681,24 +729,33 @@ static void ums_batch_commit(struct ums_batch *b)
 			__ums_iface_region_add(r);
 	if (b->sync)
 		ums_for_each_region(r)
-			if (ums_region_visible(r))
+			if (ums_region_reach(r, b->w))
 				ums_region_emit(r, UMS_REG_SYNC, UMS_WHY_NONE);
+	if (b->enable >= 0)
+		WRITE_ONCE(ums_enabled, b->enable);
 	umsd_kick();
 }
 
 /* Check every command of a write and stage what it changes in @b; stops at the first error. */
 static int ums_batch_prepare(struct ums_batch *b, const struct ums_cmd *cmds, int nr,
-			     const struct cred *cred, struct ums_perr *perr)
+			     struct ums_perr *perr)
 {
 	int i, ret = 0;
 
 	for (i = 0; i < nr && !ret; i++) {
 		switch (cmds[i].op) {
 		case UMS_OP_ADD:
-			ret = ums_prepare_add(b, &cmds[i], cred, perr);
+			ret = ums_prepare_add(b, &cmds[i], perr);
 			break;
 		case UMS_OP_SYNC:
 			b->sync = true;
+			break;
+		case UMS_OP_ENABLE:
+		case UMS_OP_DISABLE:
+			if (!b->w->priv)
+				ret = ums_perr_set(perr, -EPERM, cmds[i].line,
+						   "'%s' needs CAP_SYS_PTRACE", ums_op_name(cmds[i].op));
+			b->enable = cmds[i].op == UMS_OP_ENABLE;
 			break;
 		default:
 			ret = ums_prepare_del(b, &cmds[i], perr);
@@ -712,15 +769,16 @@ static int ums_batch_prepare(struct ums_batch *b, const struct ums_cmd *cmds, in
  * ums_control() - apply one control write, all or nothing
  * @buf:	the written bytes (not NUL-terminated)
  * @n:		their count
- * @cred:	credentials of the control file's opener: adds pass the ptrace
- *		access check with them
+ * @w:		the control file's or device's opener: adds pass the ptrace
+ *		access check with its credentials, and what it may reach and do
+ *		follows struct ums_writer
  * @perr:	receives the errno and a message naming the line and the problem
  *		on failure
  *
  * Context: process context; takes ums_ctl_lock, and ums_lock briefly.
  * Return: number of commands applied, or a negative errno (nothing applied).
  */
-int ums_control(const char *buf, size_t n, const struct cred *cred, struct ums_perr *perr)
+int ums_control(const char *buf, size_t n, const struct ums_writer *w, struct ums_perr *perr)
 {
 	struct ums_limits lim = {
 		.max_len = READ_ONCE(ums_param_max_len),
@@ -731,8 +789,10 @@ int ums_control(const char *buf, size_t n, const struct cred *cred, struct ums_p
 		.max_pid = PID_MAX_LIMIT,
 	};
 	struct ums_batch b = {
+		.w = w,
 		.added = LIST_HEAD_INIT(b.added),
 		.targets = LIST_HEAD_INIT(b.targets),
+		.enable = -1,
 	};
 	struct ums_cmd *cmds;
 	unsigned int max;
@@ -754,7 +814,7 @@ int ums_control(const char *buf, size_t n, const struct cred *cred, struct ums_p
 
 	mutex_lock(&ums_ctl_lock);
 	first_id = ums_next_id;
-	ret = ums_batch_prepare(&b, cmds, nr, cred, perr);
+	ret = ums_batch_prepare(&b, cmds, nr, perr);
 	if (ret)
 		ums_batch_abort(&b, first_id);
 	else

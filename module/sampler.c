@@ -406,7 +406,8 @@ static void umsd_advance(struct ums_region *r, u64 now)
  * (else it exited or exec'd: t->mm is pinned by mmgrab, so comparing the
  * pointer is meaningful), whose credentials are the ones the add's access
  * check saw (t->cred is pinned by get_task_cred(), likewise), and which is
- * still dumpable (unless allow_nondumpable). Sets t->gone_why otherwise.
+ * still dumpable (unless allow_nondumpable, which never covers a delegated
+ * user's target). Sets t->gone_why otherwise.
  */
 static bool umsd_target_alive(struct ums_target *t)
 {
@@ -427,7 +428,8 @@ static bool umsd_target_alive(struct ums_target *t)
 		t->gone_why = UMS_WHY_CRED;
 		return false;
 	}
-	if (get_dumpable(t->mm) != SUID_DUMP_USER && !READ_ONCE(ums_param_allow_nondumpable)) {
+	if (get_dumpable(t->mm) != SUID_DUMP_USER &&
+	    (t->delegated || !READ_ONCE(ums_param_allow_nondumpable))) {
 		t->gone_why = UMS_WHY_NONDUMPABLE;
 		return false;
 	}

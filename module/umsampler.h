@@ -45,6 +45,11 @@
  * region->mirror: owned by the region (ums_mirror_new() at add, destroyed by
  *   ums_mirror_destroy() when the region leaves the registry); see mirror.c
  *   for its lock and for who may sample a mirrored region when.
+ * Writers: a control write comes from the debugfs control file (its opener
+ *   has CAP_SYS_PTRACE) or from /dev/umsampler (cdev.c), whose opener may be a
+ *   delegated user (struct ums_writer). Regions and targets a delegated user
+ *   adds are marked `delegated`: allow_nondumpable never applies to them, and
+ *   such a user reaches only the delegated regions of its own euid.
  * No task_struct reference is ever kept: tasks are looked up from target->pid
  *   under RCU each pass.
  * region->ref: one reference for the registry (taken by ums_region_new(),
@@ -63,6 +68,7 @@
 #include <linux/mutex.h>
 #include <linux/seqlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/xarray.h>
 
 #include "parse.h"
@@ -104,6 +110,7 @@ struct ums_slot {
  * @cred:	get_task_cred() reference, see top of file
  * @pid_nr:	pid in the initial pid namespace
  * @nr_regions:	regions on @regions
+ * @delegated:	added by a user without CAP_SYS_PTRACE: always dumpable-checked
  * @gone:	[S] exited, exec'd or withdrew consent; the reaper frees it
  * @gone_why:	[S] enum ums_gone_why
  */
@@ -115,6 +122,7 @@ struct ums_target {
 	const struct cred *cred;
 	pid_t pid_nr;
 	unsigned int nr_regions;
+	bool delegated;
 	bool gone;
 	u8 gone_why;
 };
@@ -140,6 +148,8 @@ struct ums_target {
  * @deref:		the hops' offsets
  * @seq:		the counter's address (UMS_SEQ_ABS) or offset from the data (REL)
  * @mirror:		the hrtimer-sampled view of its pages, or NULL (mirror.c)
+ * @owner:		euid of the writer that added it
+ * @delegated:		added by a writer without CAP_SYS_PTRACE (struct ums_writer)
  * @deadline:		[S] next scheduled sample, ktime ns
  * @unmapped_streak:	[S] consecutive samples with bytes outside readable mappings
  * @gone:		[S] unmapped too long; the reaper frees it
@@ -179,6 +189,8 @@ struct ums_region {
 	s64 deref[UMS_DEREF_MAX];
 	s64 seq;
 	struct ums_mirror *mirror;
+	kuid_t owner;
+	bool delegated;
 
 	u64 deadline;
 	u32 unmapped_streak;
@@ -279,6 +291,22 @@ extern bool ums_param_debug_floor;
 extern bool ums_param_allow_nondumpable;
 extern bool ums_param_sched_fifo;
 extern unsigned int ums_param_mirror_budget;
+extern unsigned int ums_param_user_max_regions;
+
+/**
+ * struct ums_writer - who a control write or a device read comes from
+ * @cred:	credentials of the file's opener (file->f_cred, pinned by the
+ *		open file): adds pass the kernel's ptrace access check with them
+ * @priv:	the opener has CAP_SYS_PTRACE in the initial user namespace: it
+ *		reaches every region visible in its pid namespace, may `enable`
+ *		and `disable`, and allow_nondumpable applies to its adds. Without
+ *		it (a delegated user of /dev/umsampler) it reaches only its own
+ *		delegated regions, at most user_max_regions of them.
+ */
+struct ums_writer {
+	const struct cred *cred;
+	bool priv;
+};
 
 /* registry.c */
 extern struct mutex ums_ctl_lock;
@@ -287,7 +315,8 @@ extern struct list_head ums_regions;
 extern struct list_head ums_targets;
 extern unsigned int ums_nr_regions;
 extern unsigned int ums_nr_targets;
-int ums_control(const char *buf, size_t n, const struct cred *cred, struct ums_perr *perr);
+int ums_control(const char *buf, size_t n, const struct ums_writer *w, struct ums_perr *perr);
+bool ums_region_reach(const struct ums_region *r, const struct ums_writer *w);
 void ums_iface_register(struct ums_iface *iface);
 void ums_iface_unregister(struct ums_iface *iface);
 bool ums_region_visible(const struct ums_region *r);
@@ -404,5 +433,13 @@ void ums_batch_ev_one(const struct ums_region *r, const struct ums_slot *s);
 /* dbgfs.c */
 int ums_dbgfs_init(void);
 void ums_dbgfs_exit(void);
+/* Room for ums_err_text()'s report. */
+#define UMS_ERR_TEXT	192
+void ums_err_text(char *buf, size_t size, int err, const char *msg, const char *who);
+size_t ums_value_text_size(const struct ums_region *r);
+
+/* cdev.c: /dev/umsampler */
+int ums_cdev_init(void);
+void ums_cdev_exit(void);
 
 #endif /* _UMSAMPLER_H */

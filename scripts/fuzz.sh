@@ -74,6 +74,7 @@ perl -e '
 		(map { "add pid=9 addr=0x2000 type=$_ name=v_$_\n" } qw(u8 u16 u32 u64 s8 s16 s32 s64 f32 f64)),
 		"add pid=9 addr=0x2000 len=8 type=hex\n", "add pid=9 addr=010000 len=0x10 type=str\n",
 		"del 1\n", "del 4294967295\n", "del pid=1\n", "del name=counter\n", "clear\n", "sync\n",
+		"enable\n", "disable\nenable\n",
 		"# comment\n\n   \nsync\n", "clear\nadd pid=1 addr=0x1000 len=4 name=x\ndel name=x\nsync\n",
 		"add pid=1 addr=0x1000 len=4\r\n", "\tadd\tpid=1\taddr=0x1000\tlen=4\t\n",
 		"add pid=1 addr=0x1000 len=8 mirror\n", "add pid=1 addr=0x1000 len=8 deref=8\n",
@@ -90,6 +91,8 @@ cat >"$DICT" <<'EOF'
 "del"
 "clear"
 "sync"
+"enable"
+"disable"
 "pid="
 "addr="
 "len="

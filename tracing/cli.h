@@ -29,6 +29,8 @@
 
 /* Default debugfs directory; $UMSAMPLER_DEBUGFS overrides (tests). */
 #define UMS_DEBUGFS "/sys/kernel/debug/umsampler"
+/* The module's control device; $UMSAMPLER_DEV overrides it and makes writes use it. */
+#define UMS_DEV "/dev/umsampler"
 
 /*
  * A subcommand: `umsampler NAME ...` runs run(argc, argv) with argv[0] = NAME and returns the
@@ -161,10 +163,26 @@ void cli_expr_save(uint64_t id, uint64_t pid, const char *name, const char *expr
 bool cli_region_chained(const struct cli_region *r);
 
 /*
- * Write buf to `control` with one write(2).  On failure prints "umsampler WHAT: ..." with the
- * errno meaning and the kernel's message (read back from `control`) and returns -1 with errno
- * set.
+ * Write buf to `control` with one write(2), or to /dev/umsampler when $UMSAMPLER_DEV is set or
+ * debugfs `control` cannot be opened for writing (lockdown, not root).  On failure prints
+ * "umsampler WHAT: ..." with the errno meaning and the kernel's message (read back from
+ * `control`, or from the device's "error: " line) and returns -1 with errno set.
  */
 int cli_write_control(const char *what, const char *buf);
+
+/* The device path: $UMSAMPLER_DEV or UMS_DEV. */
+const char *cli_dev_path(void);
+
+/* Could cli_write_control() open a control path (debugfs control or the device)? */
+bool cli_control_usable(void);
+
+/* The device's whole read (NUL-terminated, malloc'd; the caller frees), or NULL with errno. */
+char *cli_dev_read(void);
+
+/* Can debugfs file REL be read (root, module loaded)? */
+bool cli_read_file_ok(const char *rel);
+
+/* The regions the device shows this user (id, name, pid only), like cli_read_regions(). */
+int cli_dev_regions(struct cli_region **out, size_t *n);
 
 #endif /* _UMS_CLI_H */

@@ -152,7 +152,7 @@ static int cmd_add(int argc, char **argv)
 	if (!ums_name_valid(name))
 		return cli_usage_err(&cli_add, "cannot make a region name from '%s': use "
 				 "--name", target);
-	if (cli_check_debugfs())
+	if (!cli_control_usable() && cli_check_debugfs())
 		return CLI_EXIT_ERR;
 
 	r = ums_resolve((pid_t)pid, target, &res);
@@ -224,8 +224,12 @@ static int cmd_add(int argc, char **argv)
 			snprintf(src + sl, sizeof(src) - sl, " source=%s:%s(%s)", res.object,
 				 res.symbol, res.dwarf ? "dwarf" : "symtab");
 	}
-	if (cli_read_regions(&regs, &nregs))
+	if (cli_read_file_ok("regions")) {
+		if (cli_read_regions(&regs, &nregs))
+			goto out;
+	} else if (cli_dev_regions(&regs, &nregs)) {
 		goto out;
+	}
 	ret = CLI_EXIT_OK;
 	for (size_t i = 0; i < nregs; i++) {
 		if (strcmp(regs[i].name, name))

@@ -46,7 +46,7 @@ static int cmd_del(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		if (cli_parse_u64(argv[i], &x) && !ums_name_valid(argv[i]))
 			return cli_usage_err(&cli_del, "bad region id or name '%s'", argv[i]);
-	if (cli_check_debugfs())
+	if (!cli_control_usable() && cli_check_debugfs())
 		return CLI_EXIT_ERR;
 	m = open_memstream(&buf, &cap);
 	if (!m) {

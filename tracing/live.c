@@ -209,6 +209,58 @@ static int region_set(struct cli_region *r, int c, const char *f)
 	return 0;
 }
 
+bool cli_read_file_ok(const char *rel)
+{
+	char *path;
+	bool ok;
+
+	if (asprintf(&path, "%s/%s", cli_debugfs_dir(), rel) < 0)
+		return false;
+	ok = !access(path, R_OK);
+	free(path);
+	return ok;
+}
+
+int cli_dev_regions(struct cli_region **out, size_t *np)
+{
+	char *buf = cli_dev_read(), *line, *save = NULL;
+	struct cli_region *v = NULL, *t;
+	size_t n = 0;
+
+	*out = NULL;
+	*np = 0;
+	if (!buf) {
+		cli_err("cannot read %s: %s", cli_dev_path(), strerror(errno));
+		return -1;
+	}
+	/* "ID NAME PID TYPE SEQ TIME_NS FLAGS VALUE" after an optional "error: " line. */
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		uint64_t id;
+		int64_t pid;
+		char name[32];
+
+		if (sscanf(line, "%" SCNu64 " %31s %" SCNd64, &id, name, &pid) != 3)
+			continue;
+		t = realloc(v, (n + 1) * sizeof(*v));
+		if (!t) {
+			free(v);
+			free(buf);
+			cli_err("out of memory");
+			return -1;
+		}
+		v = t;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].id = id;
+		v[n].pid = pid;
+		snprintf(v[n].name, sizeof(v[n].name), "%s", name);
+		n++;
+	}
+	free(buf);
+	*out = v;
+	*np = n;
+	return 0;
+}
+
 int cli_read_regions(struct cli_region **out, size_t *np)
 {
 	char *buf = cli_read_file("regions", NULL), *line, *save = NULL;
@@ -286,49 +338,168 @@ static const char *errno_name(int e)
 	return "error";
 }
 
-int cli_write_control(const char *what, const char *buf)
+const char *cli_dev_path(void)
 {
-	char *path, *msg;
-	size_t len = strlen(buf);
-	ssize_t n;
+	const char *d = getenv("UMSAMPLER_DEV");
+
+	return d && *d ? d : UMS_DEV;
+}
+
+/*
+ * Which control path a write takes: $UMSAMPLER_DEV set -> the device; else debugfs `control`
+ * if it opens for writing; else the device if it opens (lockdown refuses writable debugfs
+ * files; users who are not root reach only the device).  Returns the open fd, *dev says
+ * which; -1 with errno (of the debugfs open when both failed) and *path set.
+ */
+static int cli_open_control(bool *dev, char **path)
+{
 	int fd, e;
 
-	if (asprintf(&path, "%s/control", cli_debugfs_dir()) < 0) {
-		cli_err("out of memory");
+	*dev = false;
+	if (asprintf(path, "%s/control", cli_debugfs_dir()) < 0) {
+		*path = NULL;
 		errno = ENOMEM;
 		return -1;
 	}
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (!getenv("UMSAMPLER_DEV") || !*getenv("UMSAMPLER_DEV")) {
+		fd = open(*path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0 || (errno != EACCES && errno != EPERM && errno != ENOENT))
+			return fd;
+	}
+	e = errno;
+	fd = open(cli_dev_path(), O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		*dev = true;
+		free(*path);
+		*path = strdup(cli_dev_path());
+		return fd;
+	}
+	if (getenv("UMSAMPLER_DEV") && *getenv("UMSAMPLER_DEV")) {
+		e = errno;
+		free(*path);
+		*path = strdup(cli_dev_path());
+	}
+	errno = e;
+	return -1;
+}
+
+bool cli_control_usable(void)
+{
+	char *path;
+	bool dev;
+	int fd = cli_open_control(&dev, &path);
+
+	free(path);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+char *cli_dev_read(void)
+{
+	char *buf = NULL, *t;
+	size_t len = 0, cap = 0;
+	int fd = open(cli_dev_path(), O_RDONLY | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			t = realloc(buf, cap);
+			if (!t) {
+				e = ENOMEM;
+				goto fail;
+			}
+			buf = t;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			goto fail;
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	errno = e;
+	return NULL;
+}
+
+/* The device's report on the write just done on fd: its "error: " line, or NULL. */
+static char *cli_dev_error(int fd)
+{
+	char buf[512];
+	ssize_t n;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if (strncmp(buf, "error: ", 7))
+		return NULL;
+	buf[strcspn(buf, "\n")] = '\0';
+	return strdup(buf + 7);
+}
+
+int cli_write_control(const char *what, const char *buf)
+{
+	char *path, *msg = NULL;
+	size_t len = strlen(buf);
+	bool dev;
+	ssize_t n;
+	int fd, e;
+
+	fd = cli_open_control(&dev, &path);
 	if (fd < 0) {
 		e = errno;
 		if (e == EACCES || e == EPERM)
-			fprintf(stderr, "umsampler %s: permission denied opening %s: run as root\n",
-				what, path);
+			fprintf(stderr, "umsampler %s: permission denied opening %s and %s: run as "
+				"root, or as a member of the device's group (README: /dev/umsampler)\n",
+				what, path ? path : "control", cli_dev_path());
 		else
-			fprintf(stderr, "umsampler %s: cannot open %s: %s\n", what, path,
-				strerror(e));
+			fprintf(stderr, "umsampler %s: cannot open %s: %s\n", what,
+				path ? path : "control", strerror(e));
 		free(path);
 		errno = e;
 		return -1;
 	}
-	free(path);
 	n = write(fd, buf, len);
 	e = errno;
+	if (n < 0 && dev)
+		msg = cli_dev_error(fd);
 	if (close(fd) && n >= 0) {
 		e = errno;
 		n = -1;
 	}
-	if (n == (ssize_t)len)
+	if (n == (ssize_t)len) {
+		free(path);
 		return 0;
+	}
 	if (n >= 0)
 		e = EIO;	/* short write: the module takes whole writes */
-	if (e == EPERM) {
+	if (e == EPERM && !dev) {
 		fprintf(stderr, "umsampler %s: permission denied: writing control needs "
 			"CAP_SYS_PTRACE (run as root)\n", what);
+		free(path);
 		errno = e;
 		return -1;
 	}
-	msg = cli_read_file("control", NULL);
+	if (!dev)
+		msg = cli_read_file("control", NULL);
 	if (msg && *msg) {
 		msg[strcspn(msg, "\n")] = '\0';
 		fprintf(stderr, "umsampler %s: the module refused it: %s\n", what, msg);
@@ -337,6 +508,7 @@ int cli_write_control(const char *what, const char *buf)
 			errno_name(e), strerror(e));
 	}
 	free(msg);
+	free(path);
 	errno = e;
 	return -1;
 }

@@ -23,6 +23,9 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %s\n", commands[i]->summary);
 	fputs("\nenvironment: UMSAMPLER_DEBUGFS  debugfs directory (default " UMS_DEBUGFS ")\n"
+	      "             UMSAMPLER_DEV      control device; set: add/del always use it\n"
+	      "                                (default " UMS_DEV ", used when debugfs control\n"
+	      "                                cannot be written: lockdown, not root)\n"
 	      "             UMSAMPLER_DEBUG_DIR  extra debug file root (.build-id/xx/y.debug)\n"
 	      "exit status: 0 ok, 1 error, 2 usage error\n", f);
 }

@@ -133,6 +133,9 @@ sub classify {
 	if ($cmd eq 'sync') {
 		return @t ? ('fail') : ('noop');
 	}
+	# enable/disable change every writer's sampling: never generated, and a
+	# mutation that makes one is not predicted.
+	return @t ? ('fail') : ('unsafe') if $cmd eq 'enable' || $cmd eq 'disable';
 	if ($cmd eq 'del') {
 		return ('fail') if @t != 1;
 		my ($key, $v) = $t[0] =~ /^([^=]*)=(.*)$/s or return ('unsafe');	# del ID

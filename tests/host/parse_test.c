@@ -119,6 +119,9 @@ static void test_good(void)
 		{ "clear\r\nsync\r\n1 0x1000 4\r\n", 3, UMS_OP_ADD, 3, 1, 0, 0x1000, 4, 10000,
 		  UMS_VT_HEX, 0, false, "" },
 		{ "sync\nsync", 2, UMS_OP_SYNC, 2, 0, 0, 0, 0, 0, 0, 0, false, "" },
+		{ "enable", 1, UMS_OP_ENABLE, 1, 0, 0, 0, 0, 0, 0, 0, false, "" },
+		{ " disable\r\n", 1, UMS_OP_DISABLE, 1, 0, 0, 0, 0, 0, 0, 0, false, "" },
+		{ "disable\n1 0x1000 4\nenable", 3, UMS_OP_ENABLE, 3, 0, 0, 0, 0, 0, 0, 0, false, "" },
 		{ "", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, NULL },
 		{ "\n\n\n", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, NULL },
 		{ "#only a comment", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, NULL },
@@ -320,6 +323,8 @@ static void test_misc(void)
 	   ums_vtype_size(UMS_VT_NR) == 0, "vtype sizes");
 	ok(!strcmp(ums_op_name(UMS_OP_ADD), "add") && !strcmp(ums_op_name(UMS_OP_SYNC), "sync") &&
 	   !strcmp(ums_op_name(UMS_OP_DEL_NAME), "del_name") &&
+	   !strcmp(ums_op_name(UMS_OP_ENABLE), "enable") &&
+	   !strcmp(ums_op_name(UMS_OP_DISABLE), "disable") &&
 	   !strcmp(ums_op_name(UMS_OP_NR), "?"), "op names");
 	ok(ums_name_valid("a") && ums_name_valid("A-z_0.9:x") && ums_name_valid("r") &&
 	   ums_name_valid("r1a") && ums_name_valid("abcdefghijklmnopqrstuvwxyz01234"),

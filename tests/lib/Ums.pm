@@ -84,7 +84,7 @@ sub ctl {
 sub errname {
 	my ($e) = @_;
 	return 'OK' unless $e;
-	for my $n (qw(EINVAL ESRCH EFAULT E2BIG ENOSPC EEXIST ENOENT EPERM ENOMEM EBUSY EIO)) {
+	for my $n (qw(EINVAL ESRCH EFAULT E2BIG ENOSPC EEXIST ENOENT EPERM ENOMEM EBUSY EIO EACCES)) {
 		my $v = eval "Errno::$n()";
 		return $n if defined $v && $v == $e;
 	}
