@@ -99,6 +99,12 @@ host-tests: $(HOST_TESTS)
 check:
 	scripts/check.sh $(KVER)
 
+# The 686-pae lane alone: Debian's 32-bit PAE kernel, watched pages in highmem
+# (scripts/lane686.sh: fetch, cross-build ARCH=i386, i386 userspace, boot, TAP).
+.PHONY: check-686
+check-686:
+	scripts/lane686.sh run
+
 demo:
 	scripts/demo.sh $(if $(KVER),$(KVER),6.12)
 

@@ -52,7 +52,8 @@ run umsampler watch --count 3 --interval 500ms
 step "5. record 3 seconds (the target changes its string meanwhile)"
 (
 	# once trace-cmd has enabled the events, change two values
-	until [ "$(cat /sys/kernel/tracing/events/umsampler/sample/enable)" = 1 ]; do sleep 0.1; done
+	# (umsampler record records umsampler:batch by default, --sample: sample)
+	until [ "$(cat /sys/kernel/tracing/events/umsampler/batch/enable)" = 1 ]; do sleep 0.1; done
 	sleep 1
 	echo "set str hello from the demo" >&3
 	echo "set f64 0.1" >&3
@@ -76,7 +77,7 @@ ls -l "$OUT/demo.png"
 
 step "8. trace-cmd report, decoded by the plugin (TRACEEVENT_PLUGIN_DIR=build/tracing)"
 trace-cmd report -i "$tmp/demo.dat" 2>/dev/null | grep -E 'region:|name=v_str' | cut -c1-160
-trace-cmd report -i "$tmp/demo.dat" 2>/dev/null | grep 'sample:.*name=counter' | sed -n 1,3p | cut -c1-160
+trace-cmd report -i "$tmp/demo.dat" 2>/dev/null | grep -E '(sample|batch):|name=counter' | grep -m 4 -E 'batch:|name=counter' | cut -c1-160 || true
 
 step "9. the debugfs view: grep . $D/values/*; cat $D/snapshot; cat $D/stats"
 grep . $D/values/*

@@ -7,7 +7,9 @@
 # Owns: loading the virtio/9p modules listed in /etc/ums-modules, mounting the
 # host root (9p, read-only) and building the prepared root (bind mounts of the
 # host's directories, tmpfs on /tmp /run /root /scratch /var/tmp /dev/shm,
-# proc/sys/dev/debugfs/tracefs/cgroup2, the /results share, the cached kernel
+# proc/sys/dev/debugfs/tracefs/cgroup2, the /results share, the host
+# directories below those tmpfs that the command needs (results/.vmrun/binds:
+# cwd, repo, kernel cache) bound back from the host root, then the cached kernel
 # modules bound over /lib/modules/$(uname -r)), moving it onto / and running
 # /results/.vmrun/cmd.sh in it (not as a chroot: user namespaces work); the
 # hang probe 45 s before the host's timeout; then recording the exit status
@@ -72,13 +74,49 @@ if mkdir "$pin" 2>/dev/null; then
 	done
 fi
 mount -t cgroup2 cgroup2 sys/fs/cgroup 2>/dev/null || true
+# Fresh tmpfs with the usual modes (as on Debian hosts: /tmp and /var/tmp
+# 1777, /run 0755); /root gets the host /root's mode (0700 on Debian).
+rootmode=$(stat -c %a /host/root 2>/dev/null) || rootmode=700
 mount -t tmpfs -o mode=1777 tmp tmp
 mount -t tmpfs -o mode=0755 run run
-mount -t tmpfs -o mode=0700 root root
+mount -t tmpfs -o "mode=0$rootmode" root root
 mount -t tmpfs -o mode=1777 scratch scratch
 [ -d var/tmp ] && mount -t tmpfs -o mode=1777 vartmp var/tmp
 mount -t 9p -o "$O9P,cache=none" results results || die "cannot mount results share (9p)"
 [ -f results/.vmrun/cmd.sh ] || die "no /results/.vmrun/cmd.sh"
+# Host directories the command needs that those tmpfs hide (scripts/vmrun
+# lists them: the cwd, the repo, the kernel cache; outermost first), bound
+# from the host root onto the same paths (read-only, like the rest). The
+# directories leading to them are made on the tmpfs with the host's owner and
+# mode plus search permission for everyone, and /root gets that search
+# permission too (0700 -> 0711) when something is bound below it: the tests
+# run the repo's programs as non-root users (setpriv, su nobody), who must
+# reach them as they do on the host outside /root; they still cannot list
+# /root or the directories on the way.
+mkdir_host_like() { # /PATH: make its missing directories in the new root
+	(
+		set -f
+		IFS=/
+		p=""
+		for c in ${1#/}; do
+			p="$p/$c"
+			[ ! -d "/newroot$p" ] || continue
+			mkdir "/newroot$p" || exit 1
+			chown "$(stat -c %u:%g "/host$p")" "/newroot$p"
+			chmod "$(stat -c %a "/host$p")" "/newroot$p"
+			chmod a+x "/newroot$p"
+		done
+	)
+}
+if [ -s results/.vmrun/binds ]; then
+	while IFS= read -r p; do
+		[ -n "$p" ] || continue
+		[ -d "/host$p" ] || die "bind $p: no such directory on the host"
+		case "$p" in /root/*) chmod a+x root ;; esac
+		mkdir_host_like "$p" && mount --bind "/host$p" "/newroot$p" || die "cannot bind $p"
+		say "bound host $p"
+	done <results/.vmrun/binds
+fi
 rel=$(uname -r)
 moddir=$(cat results/.vmrun/moddir 2>/dev/null)
 if [ -n "$moddir" ] && [ -d "/newroot$moddir" ] && [ -d "/newroot/lib/modules/$rel" ]; then

@@ -4,9 +4,12 @@
 #
 # Owns: proving on one kernel that the runner passes exit codes through, that
 # a kernel WARNING in the guest console fails the run, that the command
-# runs in a real root, not a chroot (user namespaces work), and that a run
-# that hangs times out (exit 124) naming where each vCPU is. Boots the guest
-# five times (the hang run has a 45 s timeout). Not run by `prove tests/host/`
+# runs in a real root, not a chroot (user namespaces work), that a run
+# that hangs times out (exit 124) naming where each vCPU is, that host
+# directories below the guest's tmpfs /tmp (--bind, as vmrun does for the cwd,
+# repo and cache) are shown there and reachable by a non-root user, and that
+# a cwd the guest cannot show is refused (exit 2, no boot). Boots the guest
+# six times (the hang run has a 45 s timeout). Not run by `prove tests/host/`
 # (no .t suffix) because it is slow; run it explicitly:
 #   tests/host/vmrun-selftest.sh [KVER]      (KVER: 6.1 (default), 6.12, rt)
 set -euo pipefail
@@ -30,7 +33,7 @@ run() { # name, vmrun args... ; sets RC, output in $OUT/name.out
 }
 diag() { sed 's/^/# /' "$1"; }
 
-echo "1..5"
+echo "1..7"
 
 run true -- true
 if [ "$RC" = 0 ]; then
@@ -81,4 +84,36 @@ if [ "$RC" = 124 ] && grep -q 'vmrun: TIMEOUT' "$OUT/hang.out" &&
 else
 	echo "not ok 5 - $KVER: hung run exited $RC, want 124 with vCPU RIPs named"
 	diag "$OUT/hang.out"
+fi
+
+# A host directory below /tmp (tmpfs in the guest): bound from the host root,
+# the directory on the way (mktemp's 0700) made with the host's mode plus
+# search for all, so a non-root user reaches the files below, as the tests'
+# setpriv/su users must reach a repo cloned under /root or /tmp.
+B=$(mktemp -d /tmp/vmrun-selftest.XXXXXX)
+mkdir "$B/sub"
+echo bind-ok >"$B/sub/f"
+chmod 755 "$B/sub"
+chmod 644 "$B/sub/f"
+run bind --bind "$B/sub" -- sh -c "cat '$B/sub/f' && stat -c %a '$B' &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups cat '$B/sub/f'"
+if [ "$RC" = 0 ] && [ "$(tr -d '\r' <"$OUT/bind.log" | grep -c '^bind-ok$')" = 2 ] &&
+	grep -q '^711$' <(tr -d '\r' <"$OUT/bind.log"); then
+	echo "ok 6 - $KVER: a host dir below /tmp is shown in the guest (--bind), also to a non-root user"
+else
+	echo "not ok 6 - $KVER: --bind $B/sub run exited $RC, want 0, the file read twice and mode 711 on the way"
+	diag "$OUT/bind.out"
+fi
+rm -rf "$B"
+
+# A cwd the guest cannot show: a usage error before any boot.
+set +e
+(cd /proc && "$VMRUN" --kernel "$KVER" -- true) >"$OUT/cwd.out" 2>&1
+RC=$?
+set -e
+if [ "$RC" = 2 ] && grep -q 'cwd /proc' "$OUT/cwd.out"; then
+	echo "ok 7 - $KVER: a cwd under /proc is refused (exit 2)"
+else
+	echo "not ok 7 - $KVER: vmrun from /proc exited $RC, want 2"
+	diag "$OUT/cwd.out"
 fi
