@@ -11,6 +11,11 @@
 # publishing it in the kernel cache in the same layout scripts/kernels.sh uses
 # for the Debian images. Normally called as `scripts/kernels.sh fetch debug`.
 #
+# With CONFIG_MODULE_SIG (the lockdown lane), the build generates its module
+# signing key, certs/signing_key.pem + certs/signing_key.x509, and builds
+# scripts/sign-file; both stay in the build tree, which scripts/sign-module.sh
+# signs umsampler.ko with (they need openssl and libssl-dev).
+#
 # config/debug-patches/*.patch are applied to the tree (small backports the
 # debug options need, e.g. exporting dump_mm() for DEBUG_VM's inline asserts).
 #
@@ -50,7 +55,7 @@ for a in "$@"; do
 	case "$a" in
 	--force) FORCE=1 ;;
 	--check) CHECK=1 ;;
-	-h | --help) sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$a'" ;;
 	esac
 done
@@ -81,6 +86,11 @@ up_to_date() {
 	[ -f "$t/.complete" ] && [ -f "$t/boot/vmlinux-$rel" ] &&
 		[ -f "$t/boot/vmlinuz-$rel" ] && [ -f "$t/.key" ] || return 1
 	[ -f "$(<"$t/.kdir")/Module.symvers" ] || return 1
+	# the lockdown lane signs the module with the tree's key and sign-file
+	if grep -qx 'CONFIG_MODULE_SIG=y' "$FRAG"; then
+		[ -f "$(<"$t/.kdir")/certs/signing_key.pem" ] && [ -f "$(<"$t/.kdir")/certs/signing_key.x509" ] &&
+			[ -x "$(<"$t/.kdir")/scripts/sign-file" ] || return 1
+	fi
 	ver=$(sed -n 2p "$t/.key")
 	# Prefer the installed package's version: a newer linux-source rebuilds.
 	local inst
@@ -120,6 +130,10 @@ for t in flex bison bc gcc make perl; do
 	command -v "$t" >/dev/null || die "'$t' is needed to build the kernel (apt-get install -y flex bison bc build-essential)"
 done
 [ -f /usr/include/libelf.h ] || die "libelf-dev is needed to build the kernel (objtool)"
+if grep -qx 'CONFIG_MODULE_SIG=y' "$FRAG"; then
+	[ -f /usr/include/openssl/evp.h ] || die "libssl-dev is needed to build the kernel (CONFIG_MODULE_SIG: sign-file, extract-cert)"
+	command -v openssl >/dev/null || die "'openssl' is needed to build the kernel (CONFIG_MODULE_SIG: signing key generation)"
+fi
 key=$(cache_key "$ver")
 SRCTOP=$D/src-$ver
 KSRC=$SRCTOP/linux-source-6.1
@@ -183,6 +197,11 @@ fi
 # shellcheck disable=SC2015
 [ -f vmlinux ] && [ -f arch/x86/boot/bzImage ] && [ -f Module.symvers ] ||
 	die "build finished without vmlinux/bzImage/Module.symvers"
+if grep -qx 'CONFIG_MODULE_SIG=y' .config; then
+	# shellcheck disable=SC2015
+	[ -f certs/signing_key.pem ] && [ -f certs/signing_key.x509 ] && [ -x scripts/sign-file ] ||
+		die "CONFIG_MODULE_SIG build left no certs/signing_key.{pem,x509} or scripts/sign-file"
+fi
 make -s modules_prepare >>"$D/build.log" 2>&1 || die "make modules_prepare failed"
 rel=$(make -s kernelrelease) # after the build: needs include/config/auto.conf
 [ -n "$rel" ] || die "make kernelrelease printed nothing"
