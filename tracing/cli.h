@@ -15,9 +15,11 @@
 #define _UMS_CLI_H
 
 #include <getopt.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Exit status of every subcommand (record: trace-cmd's own status once it ran). */
 #define CLI_EXIT_OK	0	/* done */
@@ -67,6 +69,7 @@ struct cli_command {
 
 extern const struct cli_command cli_add, cli_list, cli_del, cli_stats, cli_watch;
 extern const struct cli_command cli_record, cli_csv, cli_plot;
+extern const struct cli_command cli_daemon;
 
 /* ---- opts.c: command line and messages ---- */
 
@@ -184,5 +187,120 @@ bool cli_read_file_ok(const char *rel);
 
 /* The regions the device shows this user (id, name, pid only), like cli_read_regions(). */
 int cli_dev_regions(struct cli_region **out, size_t *n);
+
+/* ---- daemon_*.c: the parts of `umsampler daemon` (cmd_daemon.c) ---- */
+
+/* One line of the daemon's log on stderr: "umsampler daemon: MESSAGE" (cmd_daemon.c). */
+void dmn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Capture what the CLI's helpers print on stderr (resolution, control writes) while a daemon
+ * step runs: dmn_capture_begin() swaps stderr for a memory stream, dmn_capture_end() restores
+ * it and returns the text as one line ("; " between lines, "umsampler add: " prefixes
+ * dropped; malloc'ed, "" when nothing was printed).
+ */
+void dmn_capture_begin(void);
+char *dmn_capture_end(void);
+
+/* daemon_watch.c: watch files. */
+enum dmn_match_key { DMN_COMM, DMN_EXE, DMN_CMDLINE, DMN_CGROUP, DMN_UNIT };
+
+#define DMN_WATCH_NAME_MAX	20	/* characters of a watch name ([A-Za-z0-9_-]) */
+#define DMN_VAR_NAME_MAX	24	/* characters of a variable's name in region names */
+
+struct dmn_match {
+	int key;		/* enum dmn_match_key */
+	bool regex;		/* KEY=~REGEX (else KEY=VALUE, exact; cgroup: also beneath) */
+	char *value;
+	void *re;		/* compiled regex_t when regex */
+};
+
+struct dmn_var {
+	char *expr;		/* TARGET, as `umsampler add` takes it */
+	char name[DMN_VAR_NAME_MAX + 1];	/* name= or expr with [^A-Za-z0-9_.:-] as _ */
+	int vtype;		/* -1: from DWARF */
+	uint64_t len;		/* 0: from DWARF/type */
+	uint64_t period_us;	/* 0: the module's default */
+	int mode;		/* -1: always (the module's default) */
+	bool fault, mirror;
+};
+
+struct dmn_watch {
+	char name[DMN_WATCH_NAME_MAX + 1];
+	char *file;
+	int line;
+	struct dmn_match *m;
+	size_t nm;
+	struct dmn_var *v;
+	size_t nv;
+	char *canon;		/* the definition as text: a reload keeps a watch whose text is equal */
+};
+
+struct dmn_config {
+	struct dmn_watch *w;
+	size_t n;
+	int errors;		/* FILE:LINE: messages printed */
+};
+
+/*
+ * Read the watch files of paths[0..npaths) (a directory: its *.conf in name order; a file:
+ * itself) into c.  Every error is logged as "FILE:LINE: reason" and drops the watch it is in
+ * (the others stay); returns the number of errors.
+ */
+int dmn_config_load(char *const *paths, size_t npaths, struct dmn_config *c);
+void dmn_config_free(struct dmn_config *c);
+
+/* daemon_proc.c: processes, matching, the proc connector. */
+struct dmn_proc {
+	pid_t pid;
+	unsigned long long start;	/* starttime (clock ticks after boot): pid reuse */
+	char comm[17];
+	char *exe, *cmdline, *cgroup;	/* read on demand (malloc'ed) */
+	bool got_exe, got_cmdline, got_cgroup;
+};
+
+/* Read /proc/PID/stat into p (a process, not a thread).  Returns 0, or -1 if gone/a thread. */
+int dmn_proc_read(pid_t pid, struct dmn_proc *p);
+void dmn_proc_free(struct dmn_proc *p);
+/* Does p satisfy every match of w? */
+bool dmn_watch_matches(const struct dmn_watch *w, struct dmn_proc *p);
+/* starttime of process pid, 0 if it does not exist (or is a thread). */
+unsigned long long dmn_proc_start(pid_t pid);
+/* Call fn(arg, pid) for every process in /proc. */
+void dmn_proc_each(void (*fn)(void *arg, pid_t pid), void *arg);
+
+#define DMN_EV_EXEC	1
+#define DMN_EV_EXIT	2
+/*
+ * Open the proc connector and check the kernel accepted our listen (it needs CAP_NET_ADMIN
+ * in the initial namespaces): a non-blocking fd, or -1 with errno (EPERM, ETIMEDOUT...).
+ */
+int dmn_cn_open(void);
+/* Stop listening (the kernel counts listeners: each exec and exit costs while it counts). */
+void dmn_cn_close(int fd);
+/*
+ * Read what is queued on the connector fd: fn(arg, DMN_EV_*, pid) for each exec and exit of a
+ * process (not a thread).  Returns 0, or 1 when events were lost (ENOBUFS: rescan /proc).
+ */
+int dmn_cn_read(int fd, void (*fn)(void *arg, int ev, pid_t pid), void *arg);
+
+/* daemon_http.c: the metrics server. */
+struct dmn_http;
+/*
+ * Render the metrics: *body gets a malloc'ed text (OpenMetrics if om, else the Prometheus
+ * text format 0.0.4).
+ */
+typedef void (*dmn_render_fn)(void *arg, bool om, char **body, size_t *len);
+/*
+ * Listen on ADDR:PORT ("127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464", port 0: any); *bound
+ * gets the address as bound.  NULL after logging why.
+ */
+struct dmn_http *dmn_http_open(const char *addr, dmn_render_fn render, void *arg, char *bound,
+			       size_t n);
+/* The fds to poll (at most max), and the poll timeout it needs (ms, -1: none). */
+int dmn_http_fds(struct dmn_http *h, struct pollfd *fds, int max, int *timeout_ms);
+/* Serve what poll() reported on the fds dmn_http_fds() gave. */
+void dmn_http_serve(struct dmn_http *h, const struct pollfd *fds, int n);
+void dmn_http_close(struct dmn_http *h);
 
 #endif /* _UMS_CLI_H */

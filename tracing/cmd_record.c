@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cmd_record.c - `umsampler record [-o FILE] [--duration D] [--sample] [-- COMMAND...]`: record
- * the umsampler events with trace-cmd.
+ * cmd_record.c - `umsampler record [-o FILE | -N HOST:PORT] [--duration D] [--sample]
+ * [-- COMMAND...]`: record the umsampler events with trace-cmd.
  *
  * Owns: the record subcommand: runs `trace-cmd record -q -e umsampler:batch -e umsampler:region
- * -o FILE` (with --sample: umsampler:sample instead of umsampler:batch) with `sleep D`
+ * -o FILE` (with --sample: umsampler:sample instead of umsampler:batch; with -N HOST:PORT,
+ * `-N HOST:PORT` instead of -o: trace-cmd's network mode, to a `trace-cmd listen`) with `sleep D`
  * (default 10s) or COMMAND as trace-cmd's command, writes `sync` to the control file as soon as
  * trace-cmd has enabled the events and tracing (so that the recording names every region
  * registered before it started), shows a progress line (events, bytes) on a terminal, and
@@ -30,16 +31,20 @@
 #include "cli.h"
 
 static const char record_usage[] =
-"usage: umsampler record [-o FILE] [-d|--duration D] [-s|--sample] [-- COMMAND...]\n"
+"usage: umsampler record [-o FILE | -N HOST:PORT] [-d|--duration D] [-s|--sample]\n"
+"                        [-- COMMAND...]\n"
 "  records umsampler:batch and umsampler:region with trace-cmd into FILE\n"
 "  (default trace.dat) for D (default 10s; 500ms, 2s, 1.5m, 1h, a bare number is\n"
 "  seconds) or while COMMAND runs; then: umsampler csv FILE, umsampler plot FILE -o\n"
 "  FILE.png.  --sample records umsampler:sample events (one per sample) instead of\n"
 "  umsampler:batch (one per span of close regions): same CSV, more events.\n"
+"  -N HOST:PORT (--net) sends the recording to `trace-cmd listen -p PORT` on HOST\n"
+"  (trace-cmd record -N: the listener writes trace.HOST:PORT.dat) instead of a file.\n"
 "  The exit status is trace-cmd's.\n";
 
-CLI_COMMAND(record, "+o:d:sh", "record ...             record umsampler events to a file",
-	CLI_ARG("output", 'o'), CLI_ARG("duration", 'd'), CLI_FLAG("sample", 's'));
+CLI_COMMAND(record, "+o:d:N:sh", "record ...             record umsampler events to a file",
+	CLI_ARG("output", 'o'), CLI_ARG("duration", 'd'), CLI_FLAG("sample", 's'),
+	CLI_ARG("net", 'N'));
 
 /* First character of a small file, or 0. */
 static char record_peek(const char *path)
@@ -110,6 +115,8 @@ static unsigned long long record_bytes(const char *out)
 	glob_t g;
 	size_t i;
 
+	if (!*out)
+		return 0;	/* -N: the file is the listener's */
 	snprintf(pat, sizeof(pat), "%s.cpu*", out);
 	if (!glob(pat, 0, NULL, &g)) {
 		for (i = 0; i < g.gl_pathc; i++)
@@ -142,7 +149,8 @@ static void record_progress(const char *tdir, const char *out, double t0, bool s
 
 static int cmd_record(int argc, char **argv)
 {
-	const char *out = "trace.dat", *dur = NULL, *tdir, *tc, *ev = "batch";
+	const char *out = "trace.dat", *dur = NULL, *tdir, *tc, *ev = "batch", *net = NULL;
+	bool have_out = false;
 	char secs[32], epath[4096], opath[4096], evarg[32];
 	bool tty = isatty(STDERR_FILENO), synced = false;
 	int c, i, n, status, ret;
@@ -156,9 +164,18 @@ static int cmd_record(int argc, char **argv)
 			dur = optarg;
 		else if (c == 's')
 			ev = "sample";
-		else
+		else if (c == 'N')
+			net = optarg;
+		else {
 			out = optarg;
+			have_out = true;
+		}
 	}
+	if (net && have_out)
+		return cli_usage_err(&cli_record, "-o and -N exclude each other (the listener "
+				     "names the file)");
+	if (net && (!strchr(net, ':') || net[0] == ':' || !strchr(net, ':')[1]))
+		return cli_usage_err(&cli_record, "bad -N '%s' (HOST:PORT)", net);
 	if (dur && cli_parse_duration(dur, CLI_SEC, &d))
 		return cli_usage_err(&cli_record, "bad duration '%s'", dur);
 	if (optind < argc && dur)
@@ -191,8 +208,14 @@ static int cmd_record(int argc, char **argv)
 	av[n++] = evarg;
 	av[n++] = "-e";
 	av[n++] = "umsampler:region";
-	av[n++] = "-o";
-	av[n++] = (char *)out;
+	if (net) {
+		av[n++] = "-N";
+		av[n++] = (char *)net;
+		out = "";	/* no local file: no byte count */
+	} else {
+		av[n++] = "-o";
+		av[n++] = (char *)out;
+	}
 	if (optind < argc) {
 		for (i = optind; i < argc; i++)
 			av[n++] = argv[i];
@@ -251,6 +274,6 @@ static int cmd_record(int argc, char **argv)
 		ret = 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	if (!synced && !ret)
 		cli_cmd_err(&cli_record, "the events were never seen enabled: regions may be "
-			    "unnamed in %s", out);
+			    "unnamed in %s", net ? net : out);
 	return ret;
 }

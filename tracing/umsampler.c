@@ -12,6 +12,7 @@
 
 static const struct cli_command *const commands[] = {
 	&cli_add, &cli_list, &cli_del, &cli_stats, &cli_watch, &cli_record, &cli_csv, &cli_plot,
+	&cli_daemon,
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
