@@ -24,9 +24,13 @@ USER_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror
 # UMS_WERROR=y turns module warnings into errors (make check sets it).
 UMS_WERROR	?=
 
-ifneq ($(KVER),)
+ifeq ($(KVER),686)
+# The 686-pae lane builds its own module (scripts/lane686.sh): check only.
+KDIR		?= $(BUILD)/cache/kernels/686
+KMOD_DIR	:= $(BUILD)/kmod/686
+else ifneq ($(KVER),)
 ifeq ($(filter $(KVER),$(KVERS) debug),)
-$(error KVER must be one of: $(KVERS) debug)
+$(error KVER must be one of: $(KVERS) debug (686: make check KVER=686))
 endif
 KDIR		?= $(shell scripts/kernels.sh kdir $(KVER))
 KMOD_DIR	:= $(BUILD)/kmod/$(KVER)
