@@ -71,7 +71,11 @@ int dmn_proc_read(pid_t pid, struct dmn_proc *p)
 		int field = 3;
 
 		for (tok = strtok_r(s, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++)
-			if (field == 22) {
+			if (field == 3 && (*tok == 'Z' || *tok == 'X')) {
+				/* exited, not reaped yet: its exe and cmdline are gone */
+				free(buf);
+				return -1;
+			} else if (field == 22) {
 				start = strtoull(tok, NULL, 10);
 				break;
 			}

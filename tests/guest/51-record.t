@@ -210,8 +210,11 @@ subtest 'fleet: trace-cmd listen + record -N' => sub {
 	# handles the client itself instead of in a forked child).
 	my $lis = bg("$W/listen.log", 'trace-cmd', 'listen', '--debug', '-p', $port, '-d', "$W/fleet");
 	sleep 2;
+	# The recording lasts until the values are set (a flag file), not a
+	# fixed time: on a loaded host the set-up can eat a fixed window.
+	my $stop = "$W/fleet.stop";
 	my $rec3 = bg("$W/rec3.log", 'trace-cmd', 'record', '-N', "localhost:$port", '-e',
-		      'umsampler', 'sleep', '4');
+		      'umsampler', 'sh', '-c', "sleep 1; until [ -e $stop ]; do sleep 0.1; done; sleep 0.5");
 	ok(wait_for(\&events_on, 120), 'trace-cmd record -N running') or
 		diag(slurp("$W/rec3.log") . slurp("$W/listen.log"));
 	sleep 0.5;
@@ -220,6 +223,7 @@ subtest 'fleet: trace-cmd listen + record -N' => sub {
 		$t->cmd("set counter $v");
 		sleep 0.08;
 	}
+	put_file($stop, '');
 	is(finish($rec3), 0, 'trace-cmd record -N exit status') or diag(slurp("$W/rec3.log"));
 	# The listener writes the .dat after the recorder has gone, then reaps
 	# its per-CPU readers; SIGINT before that would cut the file short.

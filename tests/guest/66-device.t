@@ -255,8 +255,12 @@ subtest 'root (CAP_SYS_PTRACE): the control language, as debugfs takes it' => su
 	my ($e3) = dev_write("disable\n");
 	is(errname($e3), 'OK', 'disable');
 	is(rd(dbg('enabled')), "0\n", 'enabled reads 0');
-	my $s1 = region_by_name('root_ctr')->{samples};
-	sleep 0.3;
+	# A pass already under way when `disable` lands still finishes: wait
+	# until the count holds still, then it must stay.
+	my $s1 = -1;
+	ok(wait_for(sub { my $s = region_by_name('root_ctr')->{samples}; my $same = $s == $s1;
+			  $s1 = $s; sleep 0.3 unless $same; $same }, 20), 'sampling stops');
+	sleep 0.5;
 	is(region_by_name('root_ctr')->{samples}, $s1, 'nothing sampled while disabled');
 	my ($e4) = dev_write("enable\n");
 	is(errname($e4), 'OK', 'enable');

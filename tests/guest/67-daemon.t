@@ -339,7 +339,15 @@ tsub 'malformed watch files: FILE:LINE, the other watches stay (--check)' => sub
 ok(ums_load(), 'insmod');
 my $d = daemon('-c', $conf, '--listen', "127.0.0.1:$dport");
 ok($d->{port}, "daemon serves metrics on port $d->{port}");
-like(dlog($d), qr/proc connector: following exec and exit events/, 'it uses the proc connector');
+# The proc connector exists when the kernel has CONFIG_PROC_EVENTS (Debian's
+# kernels; not the debug kernel): then the daemon must use it, else fall back.
+my $has_cn = (slurp('/proc/kallsyms') =~ /\bproc_exec_connector\b/);
+if ($has_cn) {
+	like(dlog($d), qr/proc connector: following exec and exit events/, 'it uses the proc connector');
+} else {
+	like(dlog($d), qr/proc connector unavailable .*: rescanning \/proc/,
+	     'no proc connector in this kernel (CONFIG_PROC_EVENTS): it rescans /proc');
+}
 like(dlog($d), qr/20-bad\.conf:3: unknown match key/, 'the running daemon reports the bad file');
 
 my ($svc_pid, $svc_val);
@@ -514,8 +522,11 @@ tsub '100 matching processes at once' => sub {
 	diag(sprintf('100 processes started in %.1f s', time - $t0));
 	my %want = map { ("fleet.svc_const.$_" => 1, "fleet.svc_stats.errors.$_" => 1) } @pids;
 	my $n = 0;
+	# From the last start: under TCG with KASAN, or next to other guests,
+	# starting and resolving 100 processes takes minutes (seen: 90 s to
+	# start them, 150 s more to register all on the debug kernel).
 	ok(waitq(sub { my $r = wregions('fleet'); $n = grep { $want{$_} } keys %$r;
-			  $n == 200 }, 150), "all 100 get their 2 regions ($n of 200)")
+			  $n == 200 }, 400), "all 100 get their 2 regions ($n of 200)")
 		or diag(dlog($d));
 	diag(sprintf('200 regions after %.1f s', time - $t0));
 	my $ok = 0;
