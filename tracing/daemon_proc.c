@@ -71,8 +71,14 @@ int dmn_proc_read(pid_t pid, struct dmn_proc *p)
 		int field = 3;
 
 		for (tok = strtok_r(s, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++)
-			if (field == 3 && (*tok == 'Z' || *tok == 'X')) {
-				/* exited, not reaped yet: its exe and cmdline are gone */
+			if ((field == 3 && (*tok == 'Z' || *tok == 'X')) ||
+			    (field == 9 && (strtoul(tok, NULL, 10) & 0x4))) {
+				/*
+				 * Exited, not reaped yet (state Z, X), or exiting
+				 * (PF_EXITING in the flags; the connector's exit
+				 * event comes then): its mm, exe and cmdline are
+				 * gone, so it would match nothing.
+				 */
 				free(buf);
 				return -1;
 			} else if (field == 22) {
